@@ -1,0 +1,203 @@
+"""What the router says: events (past-tense facts) and decisions (imperatives).
+
+Events feed the queue_log-style journal and Prometheus; each carries the queue, the
+agent and the durations those need, so no consumer has to keep its own state.
+Decisions are what the SIP call-control engine must *do*: ring an agent
+(``OfferCall``), CANCEL a ringing leg (``WithdrawOffer``) or transfer the caller out of
+the ACD (``OverflowCall``, only for SIP URI targets; overflow into another queue is
+done inside the router and reported as ``CallOverflowed`` + ``CallQueued``).
+
+All are frozen, slotted, keyword-only dataclasses. ``at`` is the ``now`` of the
+command or timer that produced them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from .model import (
+    AgentState,
+    AgentStatus,
+    OfferEndReason,
+    OverflowReason,
+)
+
+__all__ = [
+    "AgentStateChanged",
+    "AgentStatusChanged",
+    "CallAbandoned",
+    "CallAnswered",
+    "CallCompleted",
+    "CallFailed",
+    "CallOffered",
+    "CallOverflowed",
+    "CallQueued",
+    "Decision",
+    "Event",
+    "OfferCall",
+    "OfferEnded",
+    "Output",
+    "OverflowCall",
+    "RequirementsRelaxed",
+    "WithdrawOffer",
+]
+
+
+
+# --- events -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallQueued:
+    call_id: str
+    queue: str
+    priority: int
+    position: int  # 1-based, among this queue's unanswered calls
+    overflowed_from: str | None
+    at: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallOffered:
+    call_id: str
+    queue: str
+    agent_id: str
+    attempt: int  # 1 for the first offer of this call in this queue
+    at: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OfferEnded:
+    call_id: str
+    queue: str
+    agent_id: str
+    reason: OfferEndReason
+    ring_seconds: float
+    at: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallAnswered:
+    call_id: str
+    queue: str
+    agent_id: str
+    wait_seconds: float  # since the call entered this queue
+    ring_seconds: float
+    at: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallCompleted:
+    call_id: str
+    queue: str
+    agent_id: str
+    talk_seconds: float
+    at: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallAbandoned:
+    call_id: str
+    queue: str
+    wait_seconds: float
+    position: int  # where the caller was when they hung up
+    at: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallOverflowed:
+    call_id: str
+    queue: str
+    target: str  # queue name or SIP URI
+    reason: OverflowReason
+    wait_seconds: float
+    at: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallFailed:
+    call_id: str
+    queue: str
+    reason: str
+    wait_seconds: float
+    at: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentStatusChanged:
+    agent_id: str
+    old: AgentStatus
+    new: AgentStatus
+    reason: str | None  # pause reason code while PAUSED
+    at: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentStateChanged:
+    agent_id: str
+    old: AgentState
+    new: AgentState
+    call_id: str | None
+    at: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RequirementsRelaxed:
+    call_id: str
+    queue: str
+    step: int  # 0-based index into the queue's relaxation steps
+    requirements: Mapping[str, int]
+    pools: tuple[str, ...]  # queues whose agents may take the call
+    at: float
+
+
+Event = (
+    CallQueued
+    | CallOffered
+    | OfferEnded
+    | CallAnswered
+    | CallCompleted
+    | CallAbandoned
+    | CallOverflowed
+    | CallFailed
+    | AgentStatusChanged
+    | AgentStateChanged
+    | RequirementsRelaxed
+)
+
+
+# --- decisions ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OfferCall:
+    """Ring ``agent_id`` with the caller. The router times the ring itself."""
+
+    call_id: str
+    agent_id: str
+    queue: str
+    ring_timeout: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WithdrawOffer:
+    """Stop ringing ``agent_id`` (SIP CANCEL). The router has already moved on."""
+
+    call_id: str
+    agent_id: str
+    reason: OfferEndReason
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OverflowCall:
+    """Send the caller out of the ACD to ``target`` (a SIP URI). The call is gone."""
+
+    call_id: str
+    queue: str
+    target: str
+    reason: OverflowReason
+
+
+Decision = OfferCall | WithdrawOffer | OverflowCall
+Output = Event | Decision
