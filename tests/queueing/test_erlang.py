@@ -144,9 +144,7 @@ def test_agents_required_erlang_a() -> None:
     m = erlang_a_agents_required(A10, AHT, 120, 15, 0.9, max_abandon=0.001)
     assert m >= n
     assert erlang_a_abandon_probability(m, A10, AHT, 120) <= 0.001
-    assert erlang_a_agents_required(A10, AHT, None, 15, 0.8) == agents_required(
-        A10, AHT, 15, 0.8
-    )
+    assert erlang_a_agents_required(A10, AHT, None, 15, 0.8) == agents_required(A10, AHT, 15, 0.8)
 
 
 @pytest.mark.parametrize(
@@ -217,9 +215,7 @@ def test_erlang_a_against_birth_death_chain(agents: int, load: float, patience: 
     p_wait = sum(pi[agents:])
     mean_queue = sum((n - agents) * p for n, p in enumerate(pi) if n > agents)
     p_abandon = mean_queue / patience / (load / AHT)  # abandonment rate θ·E[Q] over λ
-    assert erlang_a_wait_probability(agents, load, AHT, patience) == pytest.approx(
-        p_wait, rel=1e-9
-    )
+    assert erlang_a_wait_probability(agents, load, AHT, patience) == pytest.approx(p_wait, rel=1e-9)
     assert erlang_a_abandon_probability(agents, load, AHT, patience) == pytest.approx(
         p_abandon, rel=1e-9
     )
