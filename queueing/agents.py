@@ -88,6 +88,7 @@ class Agent:
     idle_since: float = 0.0
     call_id: str | None = None  # the call ringing on / connected to the agent
     busy_since: float = 0.0  # answer time of the current call
+    last_queue: str | None = None  # queue of the current / last answered call
     rest_token: int = 0  # validates the wrap-up / delay deadline
     random_key: float = 0.0  # the random strategy's order, redrawn on each idle
     queues: tuple[str, ...] = field(default=())  # member queues (tiers), sorted

@@ -10,6 +10,7 @@ from typing import Final
 
 __all__ = [
     "DUPLICATE_CALL",
+    "INVALID_ARGUMENT",
     "INVALID_CONFIG",
     "INVALID_TRANSITION",
     "NO_SUCH_OFFER",
@@ -32,6 +33,8 @@ INVALID_TRANSITION: Final = "invalid_transition"
 # router must hang up the agent leg; the race is expected, not a bug.
 NO_SUCH_OFFER: Final = "no_such_offer"
 INVALID_CONFIG: Final = "invalid_config"
+# A command argument out of range (e.g. a skill level of 0 in extra_skills).
+INVALID_ARGUMENT: Final = "invalid_argument"
 
 
 class RoutingError(Exception):

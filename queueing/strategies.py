@@ -1,0 +1,90 @@
+"""Agent selection strategies and the per-queue index of idle agents.
+
+Each queue keeps its idle agents (status AVAILABLE, state IDLE) in a ``SortedKeys``
+ordered by the queue's strategy key, then fewest skills (generalists stay free for the
+calls only they can take), then agent id. Choosing an agent for a call is a walk from
+the front of that order to the first agent meeting the call's requirements -- usually
+the first one -- never a scan of all agents.
+
+Strategy keys (lower first):
+
+- longest-idle: the time the agent last became free for work (login, unpause, end of
+  wrap-up); a missed or withdrawn offer does not reset it.
+- fewest-calls: calls answered since start; least-talk-time: talk seconds.
+- linear and ring-all: tier (level, position) in this queue.
+- round-robin: tier order, starting after the agent last offered from this queue.
+- random: a number drawn from the router's seeded RNG each time the agent becomes idle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from .agents import Agent
+from .calls import Bucket, BucketKey, CallKey
+from .estimator import HandleTimeEstimator
+from .model import QueueSpec, Strategy, Tier
+from .sortedkeys import SortedKeys
+
+__all__ = ["IdleKey", "QueuePool", "idle_key"]
+
+IdleKey = tuple[float, float, int, str]
+
+_TIER_ORDERED = (Strategy.LINEAR, Strategy.ROUND_ROBIN, Strategy.RING_ALL)
+
+
+def idle_key(strategy: Strategy, agent: Agent, tier: Tier) -> IdleKey:
+    tail = (agent.n_skills, agent.id)
+    if strategy is Strategy.LONGEST_IDLE:
+        return (agent.idle_since, 0.0, *tail)
+    if strategy is Strategy.FEWEST_CALLS:
+        return (float(agent.calls_answered), 0.0, *tail)
+    if strategy is Strategy.LEAST_TALK_TIME:
+        return (agent.talk_time, 0.0, *tail)
+    if strategy is Strategy.RANDOM:
+        return (agent.random_key, 0.0, *tail)
+    assert strategy in _TIER_ORDERED
+    return (float(tier.level), float(tier.position), *tail)
+
+
+@dataclass(slots=True, eq=False)
+class QueuePool:
+    """Runtime state of one queue: its members, idle index, calls and estimator."""
+
+    spec: QueueSpec
+    handle_time: HandleTimeEstimator
+    members: dict[str, Tier] = field(default_factory=dict)
+    logged_in: set[str] = field(default_factory=set)
+    idle: SortedKeys[IdleKey] = field(default_factory=SortedKeys)
+    idle_keys: dict[str, IdleKey] = field(default_factory=dict)
+    rr_last: IdleKey | None = None
+    # every unanswered call whose current queue is this one: positions by rank
+    order: SortedKeys[CallKey] = field(default_factory=SortedKeys)
+    # non-empty waiting buckets whose pools include this queue
+    buckets: dict[BucketKey, Bucket] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def add_idle(self, agent: Agent) -> None:
+        key = idle_key(self.spec.strategy, agent, self.members[agent.id])
+        self.idle_keys[agent.id] = key
+        self.idle.add(key)
+
+    def remove_idle(self, agent_id: str) -> None:
+        key = self.idle_keys.pop(agent_id)
+        self.idle.remove(key)
+
+    def candidates(self) -> Iterator[IdleKey]:
+        """Idle agents in this queue's strategy order."""
+        if self.spec.strategy is Strategy.ROUND_ROBIN and self.rr_last is not None:
+            last = self.rr_last
+            yield from self.idle.iter_after(last)
+            for key in self.idle:
+                if key > last:
+                    return
+                yield key
+        else:
+            yield from self.idle
