@@ -26,7 +26,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.scalarbool import ScalarBoolean
 
 from config import models, routing, sections
-from config.models import REFERENCE_ERROR, Loc, Settings, env_overrides
+from config.models import REFERENCE_ERROR, Loc, Settings, env_overrides, is_known
 
 __all__ = ["EXAMPLE_NAME", "ConfigError", "load_settings", "read_example"]
 
@@ -63,7 +63,7 @@ def load_settings(path: str | Path | None = None) -> Settings:
     env = env_overrides()
     lines = [
         f"{source}:{_line(doc, (k,)) or 1}: {k}: unknown section" for k in bad_keys
-    ] + [f"{var}: unknown setting" for var, loc in sorted(env.items()) if loc is None]
+    ] + [f"{var}: unknown setting" for var, loc in sorted(env.items()) if not is_known(loc)]
     if bad_keys:
         raise ConfigError(lines)
     if base_dir is not None:
@@ -151,7 +151,7 @@ def _cause(exc: BaseException) -> str:
 
 
 def format_errors(
-    exc: ValidationError, doc: Any, source: str, env: Mapping[str, Loc | None]
+    exc: ValidationError, doc: Any, source: str, env: Mapping[str, Loc]
 ) -> list[str]:
     """One line per error, environment first, then in file order."""
     located: list[tuple[int, str]] = []
@@ -161,7 +161,9 @@ def format_errors(
         else:
             pairs = [(tuple(error["loc"]), _message(error))]
         for loc, msg in pairs:
-            located.append(_locate(loc, msg, doc, source, env))
+            where = _locate(loc, msg, doc, source, env)
+            if where is not None:
+                located.append(where)
     return [text for _, text in sorted(located, key=lambda pair: pair[0])]
 
 
@@ -178,15 +180,18 @@ def _message(error: Mapping[str, Any]) -> str:
 
 
 def _locate(
-    loc: Loc, msg: str, doc: Any, source: str, env: Mapping[str, Loc | None]
-) -> tuple[int, str]:
-    """(sort key, line): the environment variable or file line behind ``loc``."""
+    loc: Loc, msg: str, doc: Any, source: str, env: Mapping[str, Loc]
+) -> tuple[int, str] | None:
+    """(sort key, line): the environment variable or file line behind ``loc``.
+
+    None for errors caused by an unknown ``ACD_*`` name, which is reported already.
+    """
     loc = tuple(p for p in loc if p != "[key]")
     where = models._dotted(loc)
     prefix = where + ": " if where else ""
     for var, path in sorted(env.items()):
-        if path is not None and tuple(str(p) for p in loc[: len(path)]) == path:
-            return -1, f"{var}: {prefix}{msg}"
+        if tuple(str(p) for p in loc[: len(path)]) == path:
+            return (-1, f"{var}: {prefix}{msg}") if is_known(path) else None
     line = _line(doc, loc)
     if line is None:
         return 0, f"{source}: {prefix}{msg}"

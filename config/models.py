@@ -41,7 +41,7 @@ from config.sections import (
     TrunkSettings,
 )
 
-__all__ = ["ENV_PREFIX", "REFERENCE_ERROR", "Issue", "Settings", "env_overrides"]
+__all__ = ["ENV_PREFIX", "REFERENCE_ERROR", "Issue", "Settings", "env_overrides", "is_known"]
 
 ENV_PREFIX = "ACD_"
 REFERENCE_ERROR = "config_reference"
@@ -263,32 +263,38 @@ def _short_form(name: str) -> tuple[str, str] | None:
     return None
 
 
-def env_overrides(environ: Mapping[str, str] | None = None) -> dict[str, Loc | None]:
-    """ACD_* variables -> the setting path each one overrides, or None if unknown.
+def env_overrides(environ: Mapping[str, str] | None = None) -> dict[str, Loc]:
+    """ACD_* variables -> the setting path each one overrides.
 
-    Unknown names that look like an override of a known section (``ACD_SIP__DOMIAN``)
-    map to None so the loader can report them; unrelated ``ACD_*`` names are left out.
+    Unrelated ``ACD_*`` names (no known section or top-level field) are left out; names
+    under a known section but with an unknown field (``ACD_SIP__DOMIAN``) are kept so
+    the loader can report them (see :func:`is_known`).
     """
     environ = os.environ if environ is None else environ
-    sections = _sections()
-    out: dict[str, Loc | None] = {}
+    out: dict[str, Loc] = {}
     for key in environ:
         if not key.upper().startswith(ENV_PREFIX):
             continue
         name = key[len(ENV_PREFIX):].lower()
         if "__" in name:
             parts = tuple(name.split("__"))
-            model = sections.get(parts[0])
-            if model is None:
-                if parts[0] in Settings.model_fields:
-                    out[key] = None  # e.g. ACD_TIMEZONE__X: not a section
-                continue
-            out[key] = parts if parts[1] in model.model_fields else None
+            if parts[0] in Settings.model_fields:
+                out[key] = parts
         elif name in Settings.model_fields:
             out[key] = (name,)
         elif (short := _short_form(name)) is not None:
             out[key] = short
     return out
+
+
+def is_known(path: Loc) -> bool:
+    """Whether an override path names a field: a section's field or a top-level field."""
+    if not path or path[0] not in Settings.model_fields:
+        return False
+    if len(path) == 1:
+        return True
+    model = _sections().get(str(path[0]))
+    return model is not None and path[1] in model.model_fields
 
 
 class ShortEnvSource(PydanticBaseSettingsSource):

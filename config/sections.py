@@ -71,7 +71,7 @@ class SipSettings(Section):
         min_length=1,
     )
     #: host[:port] written into Via and Contact; default: the first listen address.
-    advertised_address: HostPort | None = None
+    advertised_address: Annotated[HostPort | None, NoDecode] = None
     #: SIP domain agents register in; default: the advertised host.
     domain: Annotated[str, StringConstraints(min_length=1, max_length=253)] | None = None
     #: Digest realm; default: the domain. Agents' HA1 values depend on it.
@@ -171,7 +171,7 @@ class ApiToken(Section):
 
 
 class HttpSettings(Section):
-    listen: HostPort = HostPort("127.0.0.1", 8080)
+    listen: Annotated[HostPort, NoDecode] = HostPort("127.0.0.1", 8080)
     tokens: tuple[ApiToken, ...] = ()
 
     @field_validator("listen")
