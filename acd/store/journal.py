@@ -1,0 +1,445 @@
+"""The journal: persistence that never blocks call handling.
+
+``submit(record)`` is synchronous and returns at once with a sequence number. A
+background task takes records from a bounded in-memory queue in submission order and
+writes them to PostgreSQL in batches (one transaction per batch, idempotent statements,
+see ``writes``). When the database is unreachable the batches go to the local spool
+(``spool.Spool``, fsync'd per batch) and are replayed in order when it returns. When the
+in-memory queue is full, ``submit`` spills the queue and the new record to the spool
+instead of dropping anything.
+
+Acknowledged
+    A record is *acknowledged* once it is committed in the database or fsync'd in the
+    spool. ``await journal.wait_durable(seq)`` returns when record ``seq`` (and every
+    record submitted before it) is acknowledged; ``await journal.flush()`` does that for
+    everything submitted so far. ``kill -9`` loses nothing acknowledged: a restarted
+    ``Journal`` on the same ``spool_dir`` replays the spool. Records submitted but not
+    yet acknowledged live only in memory and are lost by ``kill -9`` (not by
+    ``close()``, which drains).
+
+Ordering
+    Records reach the database in submission order: while anything is in the spool, new
+    batches are appended behind it rather than written directly, and the spool is
+    replayed oldest segment first. ``queue_events.id`` therefore follows submission order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from acd.store.database import is_transient
+from acd.store.errors import JOURNAL_CLOSED, StoreError
+from acd.store.records import Record, encode_record
+from acd.store.spool import Spool
+from acd.store.writes import is_poison, write_records
+
+__all__ = ["Journal", "JournalHealth"]
+
+log = structlog.get_logger("acd.store.journal")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JournalHealth:
+    """A snapshot for /health, metrics and tests."""
+
+    #: Records waiting in memory (not yet acknowledged).
+    queue_depth: int
+    #: Records in the spool waiting for replay.
+    spool_depth: int
+    #: Seconds the last successful database batch took (acquire + transaction).
+    last_write_latency: float | None
+    #: False after a failed write until the next successful one.
+    database_ok: bool
+    #: False after a spool write failed (disk full ...) until the next successful one.
+    spool_ok: bool
+    #: Highest sequence number handed out / acknowledged.
+    submitted: int
+    durable: int
+    #: Records the database refused as invalid, kept in ``rejected.jsonl``.
+    rejected: int
+    last_error: str | None
+
+    @property
+    def is_writable_or_spooling(self) -> bool:
+        """Records are being made durable somewhere (database or spool)."""
+        return self.database_ok or self.spool_ok
+
+
+@dataclass(slots=True)
+class _Item:
+    seq: int
+    record: Record
+    line: bytes
+
+
+class Journal:
+    """Batches records to PostgreSQL through ``pool``; spools when it cannot.
+
+    ``pool`` is an asyncpg pool (or anything with ``acquire()`` giving a connection);
+    ``None`` means spool only. Use ``await start()`` (replays a leftover spool), then
+    ``submit()`` from anywhere on the loop, and ``await close()`` at shutdown.
+    """
+
+    def __init__(
+        self,
+        pool: Any,
+        spool_dir: Path,
+        *,
+        max_queue: int = 10_000,
+        batch_size: int = 500,
+        segment_records: int = 10_000,
+        write_timeout: float = 10.0,
+        retry_initial: float = 0.5,
+        retry_max: float = 15.0,
+    ) -> None:
+        if max_queue < 1 or batch_size < 1:
+            raise ValueError("max_queue and batch_size must be >= 1")
+        self._pool = pool
+        self._spool = Spool(Path(spool_dir), segment_records=segment_records)
+        self._max_queue = max_queue
+        self._batch_size = batch_size
+        self._write_timeout = write_timeout
+        self._retry_initial = retry_initial
+        self._retry_max = retry_max
+
+        self._queue: collections.deque[_Item] = collections.deque()
+        self._inflight: list[_Item] = []
+        self._inflight_spilled = False
+        self._seq = 0
+        self._durable = 0
+        self._spooled_max = 0  # highest seq appended to the spool
+
+        self._database_ok = True
+        self._spool_ok = True
+        self._retry_at = 0.0
+        self._backoff = retry_initial
+        self._last_latency: float | None = None
+        self._last_error: str | None = None
+        self._rejected = 0
+
+        self._wakeup = asyncio.Event()
+        self._progress = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._started = False
+        self._closing = False
+        self._closed = False
+
+    # -- public API ----------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Open the spool, replay what a previous run left (if the database answers),
+        and start the writer task."""
+        if self._started:
+            return
+        self._started = True
+        self._spool.open()
+        if self._spool.depth:
+            log.info("journal_spool_found", records=self._spool.depth)
+            await self._replay()
+        self._task = asyncio.create_task(self._supervise(), name="acd-store-journal")
+
+    def submit(self, record: Record) -> int:
+        """Queue ``record``; never blocks, never drops. Returns its sequence number.
+
+        Raises ``StoreError(journal_closed)`` after ``close()``, and ``TypeError`` /
+        ``ValueError`` if the record's JSON fields cannot be encoded.
+        """
+        if self._closing:
+            raise StoreError(JOURNAL_CLOSED, "the journal is closed")
+        line = encode_record(record)
+        self._seq += 1
+        item = _Item(self._seq, record, line)
+        if len(self._queue) >= self._max_queue:
+            self._spill(item)
+        else:
+            self._queue.append(item)
+        self._wakeup.set()
+        return item.seq
+
+    async def wait_durable(self, seq: int) -> None:
+        """Return once every record up to ``seq`` is acknowledged."""
+        while self._durable < seq:
+            if self._closed:
+                raise StoreError(JOURNAL_CLOSED, f"record {seq} was not acknowledged")
+            await self._progress.wait()
+
+    async def flush(self) -> None:
+        """Return once everything submitted so far is acknowledged."""
+        await self.wait_durable(self._seq)
+
+    def health(self) -> JournalHealth:
+        return JournalHealth(
+            queue_depth=len(self._queue) + (0 if self._inflight_spilled else len(self._inflight)),
+            spool_depth=self._spool.depth,
+            last_write_latency=self._last_latency,
+            database_ok=self._database_ok,
+            spool_ok=self._spool_ok,
+            submitted=self._seq,
+            durable=self._durable,
+            rejected=self._rejected,
+            last_error=self._last_error,
+        )
+
+    async def wait_until(self, predicate: Callable[[JournalHealth], bool]) -> JournalHealth:
+        """Wait (bound it with ``asyncio.timeout``) until ``predicate(health())``."""
+        while True:
+            health = self.health()
+            if predicate(health):
+                return health
+            await self._progress.wait()
+
+    async def close(self, timeout: float = 30.0) -> None:
+        """Stop accepting records and drain: everything submitted ends up committed or
+        fsync'd in the spool. Idempotent."""
+        if self._closed:
+            return
+        self._closing = True
+        self._wakeup.set()
+        task = self._task
+        if task is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(task), timeout)
+            except TimeoutError:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._emergency_spool()
+        self._spool.close()
+        self._closed = True
+        self._notify()
+
+    # -- writer task ---------------------------------------------------------------
+
+    async def _supervise(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                await self._run()
+                return
+            except Exception as exc:  # a bug: keep the records, log, carry on
+                self._last_error = f"journal writer failed: {exc!r}"
+                log.exception("journal_writer_failed")
+                self._emergency_spool()
+                self._retry_at = loop.time() + self._retry_max
+                await asyncio.sleep(1.0)
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            if self._spool.unsynced:
+                await self._sync_spool()
+            if self._spool.depth and (self._database_ok or loop.time() >= self._retry_at):
+                await self._replay()
+            if self._queue:
+                await self._write_batch()
+                continue
+            if self._closing:
+                await self._sync_spool()
+                return
+            timeout = None
+            if self._spool.depth:
+                timeout = max(0.0, self._retry_at - loop.time())
+            self._wakeup.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), timeout)
+
+    async def _write_batch(self) -> None:
+        count = min(self._batch_size, len(self._queue))
+        batch = [self._queue.popleft() for _ in range(count)]
+        self._inflight, self._inflight_spilled = batch, False
+        try:
+            if self._spool.depth:
+                # Older records are waiting in the spool: queue behind them.
+                await self._spool_items(batch)
+            elif await self._insert([item.record for item in batch]):
+                self._advance(batch[-1].seq)
+            elif not self._inflight_spilled:
+                await self._spool_items(batch)
+            else:
+                await self._sync_spool()
+        finally:
+            self._inflight, self._inflight_spilled = [], False
+            self._notify()
+
+    async def _spool_items(self, items: Sequence[_Item]) -> None:
+        try:
+            self._spool.append([item.line for item in items])
+        except OSError as exc:
+            self._spool_failed(exc, items)
+            return
+        self._inflight_spilled = True
+        self._spooled_max = max(self._spooled_max, items[-1].seq)
+        await self._sync_spool()
+        await self._spool.rotate_if_full()
+
+    async def _sync_spool(self) -> None:
+        covered = self._spooled_max
+        try:
+            await self._spool.sync()
+        except OSError as exc:
+            self._spool_ok = False
+            self._last_error = f"spool fsync failed: {exc}"
+            log.error("journal_spool_failed", error=str(exc))
+            return
+        self._spool_ok = True
+        self._advance(covered)
+
+    def _spool_failed(self, exc: OSError, items: Sequence[_Item]) -> None:
+        # Disk full or similar: keep the records in memory (over the bound) rather
+        # than lose them; the database path may still take them.
+        self._spool_ok = False
+        self._last_error = f"spool write failed: {exc}"
+        log.error("journal_spool_failed", error=str(exc), records=len(items))
+        self._queue.extendleft(reversed(items))
+        self._retry_at = asyncio.get_running_loop().time() + self._backoff
+
+    def _spill(self, item: _Item) -> None:
+        """Queue full: move inflight + queue + item to the spool, in order."""
+        items = [] if self._inflight_spilled else list(self._inflight)
+        items.extend(self._queue)
+        items.append(item)
+        try:
+            self._spool.append([i.line for i in items])
+        except OSError as exc:
+            self._spool_ok = False
+            self._last_error = f"spool write failed: {exc}"
+            self._queue.append(item)
+            return
+        if self._inflight:
+            self._inflight_spilled = True
+        self._queue.clear()
+        self._spooled_max = max(self._spooled_max, item.seq)
+        self._notify()
+
+    def _emergency_spool(self) -> None:
+        """Blocking: put whatever is still in memory into the spool and fsync."""
+        items = [] if self._inflight_spilled else list(self._inflight)
+        items.extend(self._queue)
+        if not items:
+            return
+        try:
+            self._spool.append([i.line for i in items])
+            self._spool.sync_now()
+        except OSError as exc:
+            log.error("journal_records_lost", records=len(items), error=str(exc))
+            return
+        self._inflight, self._inflight_spilled = [], False
+        self._queue.clear()
+        self._durable = max(self._durable, items[-1].seq)
+
+    async def _replay(self) -> bool:
+        """Replay sealed segments oldest first; False if the database failed."""
+        try:
+            await self._spool.seal()
+        except OSError as exc:
+            self._spool_ok = False
+            self._last_error = f"spool fsync failed: {exc}"
+            return False
+        self._advance(self._spooled_max)
+        total = 0
+        for segment in self._spool.sealed():
+            records, bad = await self._spool.read(segment)
+            await self._reject(bad)
+            for start in range(0, len(records), self._batch_size):
+                if not await self._insert(records[start : start + self._batch_size]):
+                    return False
+            await self._spool.remove(segment)
+            total += segment.records
+            self._notify()
+        if total:
+            log.info("journal_spool_replayed", records=total)
+        return True
+
+    # -- database ------------------------------------------------------------------
+
+    async def _insert(self, records: Sequence[Record]) -> bool:
+        """One transaction for ``records``. True when committed (bad records diverted
+        to ``rejected.jsonl``); False when the database is unreachable."""
+        if self._pool is None:
+            self._mark_down("no database pool")
+            return False
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        try:
+            await self._transaction(records)
+        except Exception as exc:
+            if is_poison(exc) and len(records) > 1:
+                return await self._insert_one_by_one(records)
+            if is_poison(exc):
+                await self._reject([(encode_record(records[0]), _one_line(exc))])
+                return True
+            self._mark_down(_one_line(exc), exc)
+            return False
+        self._last_latency = loop.time() - started
+        self._mark_up()
+        return True
+
+    async def _insert_one_by_one(self, records: Sequence[Record]) -> bool:
+        for record in records:
+            try:
+                await self._transaction([record])
+            except Exception as exc:
+                if not is_poison(exc):
+                    self._mark_down(_one_line(exc), exc)
+                    return False
+                await self._reject([(encode_record(record), _one_line(exc))])
+        self._mark_up()
+        return True
+
+    async def _transaction(self, records: Sequence[Record]) -> None:
+        async with asyncio.timeout(self._write_timeout):
+            async with self._pool.acquire() as conn, conn.transaction():
+                await write_records(conn, records)
+
+    async def _reject(self, bad: Sequence[tuple[bytes, str]]) -> None:
+        if not bad:
+            return
+        await self._spool.reject(bad)
+        self._rejected += len(bad)
+        log.error("journal_records_rejected", records=len(bad), error=bad[0][1])
+
+    def _mark_down(self, error: str, exc: BaseException | None = None) -> None:
+        loop = asyncio.get_running_loop()
+        if self._database_ok:
+            log.warning(
+                "journal_database_unreachable",
+                error=error,
+                transient=exc is None or is_transient(exc),
+            )
+            self._backoff = self._retry_initial
+        else:
+            self._backoff = min(self._backoff * 2, self._retry_max)
+        self._database_ok = False
+        self._last_error = error
+        self._retry_at = loop.time() + self._backoff
+        self._notify()
+
+    def _mark_up(self) -> None:
+        if not self._database_ok:
+            log.info("journal_database_back")
+        self._database_ok = True
+        self._backoff = self._retry_initial
+
+    # -- bookkeeping ---------------------------------------------------------------
+
+    def _advance(self, seq: int) -> None:
+        if seq > self._durable:
+            self._durable = seq
+        self._notify()
+
+    def _notify(self) -> None:
+        self._progress.set()
+        self._progress = asyncio.Event()
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
