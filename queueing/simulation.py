@@ -213,7 +213,9 @@ class CallRecord:
     agent_id: str | None
     final_queue: str
     visits: int  # queue visits (> 1 after overflow into another queue)
-    estimated_wait: float | None  # router.estimated_wait() right after arrival
+    # Sampled right after arrival when Simulation(sample_estimated_wait=True):
+    estimated_wait: float | None  # router.estimated_wait(); 0.0 if offered at once
+    position: int | None  # router.position()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -255,6 +257,7 @@ _COMPLETE = 3
 class _Caller:
     arrival: CallArrival
     estimated_wait: float | None = None
+    position: int | None = None
     outcome: Outcome | None = None
     ended_at: float | None = None
     answered_at: float | None = None
@@ -345,7 +348,7 @@ class Simulation:
                 else:
                     self._act(kind, call_id, agent_id)
             elif deadline is not None:
-                if self._active == 0 and nxt is None:
+                if not self._heap and self._active == 0:
                     break  # only idle timers (wrap-up ends ...) remain after the last call
                 self.now = max(self.now, deadline)
                 self.router.handle_timer(self.now)
@@ -365,6 +368,7 @@ class Simulation:
             self._drain()
             if not caller.gone:
                 caller.estimated_wait = self.router.estimated_wait(a.call_id)
+                caller.position = self.router.position(a.call_id)
         if a.patience is not None:
             self._push(self.now + a.patience, _HANGUP, a.call_id)
 
@@ -489,6 +493,7 @@ class Simulation:
                     final_queue=c.queue,
                     visits=c.visits,
                     estimated_wait=c.estimated_wait,
+                    position=c.position,
                 )
             )
         counts = dict.fromkeys(Outcome, 0)
