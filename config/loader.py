@@ -192,6 +192,10 @@ def _locate(
     for var, path in sorted(env.items()):
         if tuple(str(p) for p in loc[: len(path)]) == path:
             return (-1, f"{var}: {prefix}{msg}") if is_known(path) else None
+    # A rule on a whole section (loc ('http',)) may be broken by an override inside it.
+    related = [var for var, path in sorted(env.items()) if loc and path[: len(loc)] == loc]
+    if related:
+        msg += f" (with {', '.join(related)} set)"
     line = _line(doc, loc)
     if line is None:
         return 0, f"{source}: {prefix}{msg}"

@@ -134,3 +134,15 @@ def test_undecodable_json_is_one_line(monkeypatch: pytest.MonkeyPatch,
         load_settings(config_file)
     assert len(info.value.lines) == 1
     assert info.value.lines[0].startswith("environment: error parsing value for field \"http\"")
+
+
+def test_section_rule_broken_by_env_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch, config_file: Path
+) -> None:
+    monkeypatch.setenv("ACD_HTTP__LISTEN", "0.0.0.0:8080")
+    with pytest.raises(ConfigError) as info:
+        load_settings(config_file)
+    assert info.value.lines == [
+        f"{config_file}:5: http: tokens are required when the HTTP API listens on 0.0.0.0 "
+        "(only loopback may run without tokens) (with ACD_HTTP__LISTEN set)"
+    ]

@@ -374,4 +374,4 @@ def test_prompt_file_that_exists(tmp_path: Path) -> None:
 def test_settings_are_immutable() -> None:
     s = Settings()
     with pytest.raises(ValidationError):
-        s.timezone = "UTC"  # type: ignore[misc]
+        s.timezone = "UTC"
