@@ -7,6 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sip.digest import Credentials, DigestAuthenticator, digest_response, ha1
 from sip.digest_params import parse_challenge
@@ -451,3 +453,43 @@ def test_binding_is_plain_data() -> None:
     )
     assert not b.behind_nat
     assert b.key == ("sip:1@d", "sip:1@192.0.2.1:5060;")
+
+
+# -- invariants under random traffic -------------------------------------------------------
+
+_CONTACTS = ["<sip:1001@192.168.1.20:5060>", "<sip:1001@10.8.0.2:5062>", "<sip:1001@h.example>"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(min_value=0.0, max_value=400.0),
+            st.lists(st.sampled_from(_CONTACTS), max_size=3),
+            st.sampled_from([None, 0, 30, 60, 120, 600]),
+            st.booleans(),  # new Call-ID (a rebooted phone)?
+        ),
+        max_size=12,
+    )
+)
+def test_response_always_lists_exactly_the_live_bindings(
+    steps: list[tuple[float, list[str], int | None, bool]],
+) -> None:
+    reg = make_registrar()
+    phone = Phone()
+    now = 0.0
+    login(reg, phone, now)
+    for n, (dt, contacts, expires, reboot) in enumerate(steps):
+        now += dt
+        if reboot:
+            phone = Phone(call_id=f"boot-{n}", nonce=phone.nonce, nc=phone.nc)
+        result = reg.handle_register(phone.register(contacts=contacts, expires=expires), SRC, now)
+        assert result.response.status in (200, 423)
+        live = reg.bindings(reg.aor_of("1001"))
+        assert all(b.expires_at > now for b in live)
+        if result.response.status == 200:
+            listed = sorted(c.split(";expires=")[0] for c in contacts_of(result.response))
+            assert listed == sorted(f"<{b.contact}>" for b in live)
+        assert len(live) <= reg.max_contacts
+        deadline = reg.next_deadline()
+        assert deadline == (min(b.expires_at for b in live) if live else None)
