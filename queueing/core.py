@@ -452,9 +452,13 @@ class RouterCore:
                     call = self._best_call_for(agent)
                     if call is None:
                         break
-                    chosen = self._select_agents(call)
-                    if not chosen:  # cannot happen: the agent itself is eligible
-                        break
+                    # The queue's strategy picks among the idle agents, but only agents
+                    # for whom this call is the best one may get it: another freed
+                    # agent may be owed an older caller that this agent cannot take.
+                    chosen = [
+                        other for other in self._select_agents(call)
+                        if other == agent_id or self._best_call_for(self._agents[other]) is call
+                    ] or [agent_id]
                     self._offer(call, chosen, now)
             calls = [self._calls[c] for c in self._dirty_calls if c in self._calls]
             self._dirty_calls.clear()

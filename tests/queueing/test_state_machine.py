@@ -1,0 +1,369 @@
+"""Hypothesis state machine over the routing core.
+
+Random arrivals, agent status changes, answers, refusals, hang-ups and clock advances;
+after every step the invariants of issue 3 are checked, partly on the router's
+snapshots and partly by replaying its event stream through an independent model:
+
+- no agent holds two offers; every ringing agent is AVAILABLE and RESERVED;
+- an offer goes only to an agent that was IDLE, AVAILABLE, a member of one of the
+  call's pools and skilled for the call's current (relaxed) requirements;
+- priority/FIFO: when call C is offered to agent X, X is eligible for no waiting call
+  ranked better (priority, queue weight, wait) than C;
+- work conservation: no idle available agent is eligible for a waiting call;
+- every queue visit ends in exactly one outcome, and a call the router forgot has one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+)
+
+from queueing import (
+    AgentSpec,
+    AgentState,
+    AgentStateChanged,
+    AgentStatus,
+    AgentStatusChanged,
+    CallAbandoned,
+    CallAnswered,
+    CallFailed,
+    CallOverflowed,
+    CallQueued,
+    CallState,
+    OfferCall,
+    OfferFailure,
+    Outcome,
+    QueueSpec,
+    RelaxStep,
+    RequirementsRelaxed,
+    Router,
+    RoutingError,
+    Strategy,
+    Tier,
+    WhenNoAgents,
+)
+
+SKILLS = ("mandarin", "cantonese", "tax")
+AGENT_SKILLS: dict[str, dict[str, int]] = {
+    "a1": {"mandarin": 9, "tax": 5},
+    "a2": {"mandarin": 3},
+    "a3": {"mandarin": 6, "cantonese": 8},
+    "a4": {"cantonese": 4, "tax": 9},
+    "a5": {"mandarin": 7, "cantonese": 2, "tax": 2},
+}
+AGENT_QUEUES: dict[str, tuple[str, ...]] = {
+    "a1": ("hotline",),
+    "a2": ("hotline", "general"),
+    "a3": ("hotline", "tax"),
+    "a4": ("tax",),
+    "a5": ("general", "tax"),
+}
+PAUSE_REASONS = ("lunch", "training")
+
+
+@dataclass
+class Tracked:
+    """The test's own view of a call, built only from the event stream."""
+
+    queue: str
+    priority: int
+    arrived: float
+    seq: int
+    requirements: dict[str, int] = field(default_factory=dict)
+    pools: tuple[str, ...] = ()
+    ringing: set[str] = field(default_factory=set)
+    outcomes: list[list[Outcome | None]] = field(default_factory=list)
+    answered: bool = False
+
+
+def _meets(skills: Mapping[str, int], requirements: Mapping[str, int]) -> bool:
+    return all(skills.get(s, 0) >= level for s, level in requirements.items())
+
+
+class RouterMachine(RuleBasedStateMachine):
+    @initialize(
+        strategy=st.sampled_from(list(Strategy)),
+        weights=st.tuples(st.integers(0, 3), st.integers(0, 3), st.integers(0, 3)),
+        no_answer_delay=st.sampled_from([0.0, 5.0]),
+        wrapup=st.sampled_from([0.0, 10.0]),
+        max_no_answers=st.integers(0, 2),
+        seed=st.integers(0, 3),
+    )
+    def setup(
+        self,
+        strategy: Strategy,
+        weights: tuple[int, int, int],
+        no_answer_delay: float,
+        wrapup: float,
+        max_no_answers: int,
+        seed: int,
+    ) -> None:
+        common = {
+            "strategy": strategy,
+            "ring_timeout": 8.0,
+            "wrapup_seconds": wrapup,
+            "no_answer_delay": no_answer_delay,
+            "reject_delay": no_answer_delay / 2,
+            "max_no_answers": max_no_answers,
+        }
+        self.queues = {
+            "hotline": QueueSpec(
+                name="hotline", required_skills={"mandarin": 6}, weight=weights[0],
+                relaxation=(
+                    RelaxStep(after_seconds=10.0, set_level={"mandarin": 3}),
+                    RelaxStep(after_seconds=25.0, add_queues=("general",)),
+                ),
+                max_wait=90.0, overflow_target="general", **common,
+            ),
+            "tax": QueueSpec(
+                name="tax", required_skills={"tax": 5}, weight=weights[1],
+                relaxation=(RelaxStep(after_seconds=15.0, drop_skills=("tax",)),),
+                when_no_agents=WhenNoAgents.OVERFLOW, overflow_target="sip:vm@pbx",
+                **common,
+            ),
+            "general": QueueSpec(name="general", weight=weights[2], **common),
+        }
+        agents = [
+            AgentSpec(id=a, skills=AGENT_SKILLS[a],
+                      tiers={q: Tier(level=1, position=i) for q in AGENT_QUEUES[a]})
+            for i, a in enumerate(sorted(AGENT_SKILLS))
+        ]
+        self.router = Router(self.queues.values(), agents, PAUSE_REASONS, seed=seed)
+        self.now = 0.0
+        self.seq = 0
+        self.calls: dict[str, Tracked] = {}
+        self.status = dict.fromkeys(AGENT_SKILLS, AgentStatus.LOGGED_OUT)
+        self.state = dict.fromkeys(AGENT_SKILLS, AgentState.IDLE)
+
+    # --- helpers ---------------------------------------------------------------------
+
+    def _pump(self) -> None:
+        for out in self.router.drain():
+            self._observe(out)
+
+    def _observe(self, out: object) -> None:  # noqa: C901 - one branch per output type
+        if isinstance(out, CallQueued):
+            t = self.calls[out.call_id]
+            if t.outcomes:
+                assert t.outcomes[-1] == [Outcome.OVERFLOWED], t.outcomes
+            t.outcomes.append([])
+            t.queue = out.queue
+            spec = self.queues[out.queue]
+            t.requirements = dict(spec.required_skills)
+            for skill, level in self.extra.get(out.call_id, {}).items():
+                t.requirements[skill] = max(level, t.requirements.get(skill, 0))
+            t.pools = (out.queue,)
+        elif isinstance(out, RequirementsRelaxed):
+            t = self.calls[out.call_id]
+            t.requirements, t.pools = dict(out.requirements), out.pools
+        elif isinstance(out, AgentStatusChanged):
+            assert self.status[out.agent_id] is out.old
+            self.status[out.agent_id] = out.new
+        elif isinstance(out, AgentStateChanged):
+            assert self.state[out.agent_id] is out.old
+            if out.new is AgentState.RESERVED:
+                assert out.old is AgentState.IDLE
+                assert self.status[out.agent_id] is AgentStatus.AVAILABLE
+            self.state[out.agent_id] = out.new
+        elif isinstance(out, OfferCall):
+            self._check_offer(out)
+        elif isinstance(out, CallAnswered | CallAbandoned | CallOverflowed | CallFailed):
+            outcome = {
+                CallAnswered: Outcome.ANSWERED, CallAbandoned: Outcome.ABANDONED,
+                CallOverflowed: Outcome.OVERFLOWED, CallFailed: Outcome.FAILED,
+            }[type(out)]
+            visit = self.calls[out.call_id].outcomes[-1]
+            assert visit == [], f"second outcome {outcome} for {out.call_id}: {visit}"
+            visit.append(outcome)
+            self.calls[out.call_id].answered = outcome is Outcome.ANSWERED
+
+    def _rank(self, t: Tracked) -> tuple[int, int, float, int]:
+        return (-t.priority, -self.queues[t.queue].weight, t.arrived, t.seq)
+
+    def _eligible(self, agent_id: str, t: Tracked) -> bool:
+        return bool(set(AGENT_QUEUES[agent_id]) & set(t.pools)) and _meets(
+            AGENT_SKILLS[agent_id], t.requirements
+        )
+
+    def _check_offer(self, offer: OfferCall) -> None:
+        t = self.calls[offer.call_id]
+        assert t.outcomes and t.outcomes[-1] == [], "offer for a finished call"
+        assert self.state[offer.agent_id] is AgentState.RESERVED
+        assert self._eligible(offer.agent_id, t), (offer, t)
+        view_waiting = {
+            c.call_id for c in self.router.call_views() if c.state is CallState.WAITING
+        }
+        for other_id in view_waiting:
+            other = self.calls[other_id]
+            if other_id != offer.call_id and self._rank(other) < self._rank(t):
+                assert not self._eligible(offer.agent_id, other), (
+                    f"{offer.agent_id} got {offer.call_id} while better {other_id} waits"
+                )
+
+    # --- rules -----------------------------------------------------------------------
+
+    @rule(
+        queue=st.sampled_from(["hotline", "tax", "general"]),
+        priority=st.integers(0, 2),
+        extra=st.sampled_from([{}, {}, {"cantonese": 3}, {"tax": 8}]),
+    )
+    def arrive(self, queue: str, priority: int, extra: dict[str, int]) -> None:
+        self.seq += 1
+        call_id = f"c{self.seq}"
+        self.extra[call_id] = extra
+        self.calls[call_id] = Tracked(queue, priority, self.now, self.seq)
+        self.router.call_arrived(call_id, queue, self.now, priority=priority,
+                                 extra_skills=extra)
+        self._pump()
+
+    @rule(agent_id=st.sampled_from(sorted(AGENT_SKILLS)),
+          action=st.sampled_from(["login", "logout", "pause", "available", "end_wrapup",
+                                  "lost", "found"]),
+          reason=st.sampled_from(PAUSE_REASONS))
+    def agent_action(self, agent_id: str, action: str, reason: str) -> None:
+        r = self.router
+        commands = {
+            "login": lambda: r.agent_login(agent_id, self.now),
+            "logout": lambda: r.agent_logout(agent_id, self.now),
+            "pause": lambda: r.agent_pause(agent_id, reason, self.now),
+            "available": lambda: r.agent_available(agent_id, self.now),
+            "end_wrapup": lambda: r.agent_end_wrapup(agent_id, self.now),
+            "lost": lambda: r.agent_reachable(agent_id, False, self.now),
+            "found": lambda: r.agent_reachable(agent_id, True, self.now),
+        }
+        try:
+            commands[action]()
+        except RoutingError as err:
+            assert err.code == "invalid_transition"
+        self._pump()
+
+    def _ringing(self) -> list[tuple[str, str]]:
+        return sorted((c.call_id, a) for c in self.router.call_views() for a in c.offered_to)
+
+    @precondition(lambda self: bool(self._ringing()))
+    @rule(data=st.data(), how=st.sampled_from(["answer", "answer", *OfferFailure]))
+    def offer_outcome(self, data: st.DataObject, how: str | OfferFailure) -> None:
+        call_id, agent_id = data.draw(st.sampled_from(self._ringing()))
+        if isinstance(how, OfferFailure):
+            self.router.offer_failed(call_id, agent_id, how, self.now)
+        else:
+            self.router.offer_answered(call_id, agent_id, self.now)
+        self._pump()
+
+    @precondition(lambda self: any(c.state is CallState.ANSWERED
+                                   for c in self.router.call_views()))
+    @rule(data=st.data())
+    def complete(self, data: st.DataObject) -> None:
+        answered = [c.call_id for c in self.router.call_views() if c.state is CallState.ANSWERED]
+        self.router.call_completed(data.draw(st.sampled_from(answered)), self.now)
+        self._pump()
+
+    @precondition(lambda self: any(c.state is not CallState.ANSWERED
+                                   for c in self.router.call_views()))
+    @rule(data=st.data(), fail=st.booleans())
+    def hang_up(self, data: st.DataObject, fail: bool) -> None:
+        waiting = [c.call_id for c in self.router.call_views()
+                   if c.state is not CallState.ANSWERED]
+        call_id = data.draw(st.sampled_from(waiting))
+        if fail:
+            self.router.call_failed(call_id, "media", self.now)
+        else:
+            self.router.caller_left(call_id, self.now)
+        self._pump()
+
+    @rule(dt=st.sampled_from([0.5, 3.0, 8.0, 20.0]))
+    def advance(self, dt: float) -> None:
+        self.now += dt
+        self.router.handle_timer(self.now)
+        self._pump()
+
+    @precondition(lambda self: self.router.next_deadline() is not None)
+    @rule()
+    def to_next_deadline(self) -> None:
+        deadline = self.router.next_deadline()
+        assert deadline is not None and deadline >= self.now
+        self.now = deadline
+        self.router.handle_timer(self.now)
+        self._pump()
+
+    # --- invariants ------------------------------------------------------------------
+
+    @invariant()
+    def snapshots_agree_with_stream(self) -> None:
+        for view in self.router.agent_views():
+            assert view.status is self.status[view.agent_id]
+            assert view.state is self.state[view.agent_id]
+
+    @invariant()
+    def one_offer_per_agent_and_only_to_available_reserved(self) -> None:
+        holders: dict[str, str] = {}
+        for call in self.router.call_views():
+            for agent_id in call.offered_to:
+                assert agent_id not in holders, f"{agent_id} rings for two calls"
+                holders[agent_id] = call.call_id
+        for view in self.router.agent_views():
+            if view.agent_id in holders:
+                assert view.state is AgentState.RESERVED
+                assert view.status is AgentStatus.AVAILABLE and view.reachable
+                assert view.call_id == holders[view.agent_id]
+            else:
+                assert view.state is not AgentState.RESERVED
+
+    @invariant()
+    def work_conservation(self) -> None:
+        idle = [v.agent_id for v in self.router.agent_views()
+                if v.status is AgentStatus.AVAILABLE and v.state is AgentState.IDLE]
+        for call in self.router.call_views():
+            if call.state is CallState.WAITING:
+                t = self.calls[call.call_id]
+                assert dict(call.requirements) == t.requirements and call.pools == t.pools
+                for agent_id in idle:
+                    assert not self._eligible(agent_id, t), (
+                        f"idle {agent_id} and waiting {call.call_id}"
+                    )
+
+    @invariant()
+    def exactly_one_outcome_per_visit(self) -> None:
+        live = {c.call_id: c for c in self.router.call_views()}
+        for call_id, t in self.calls.items():
+            assert all(len(v) == 1 for v in t.outcomes[:-1])
+            assert all(v == [Outcome.OVERFLOWED] for v in t.outcomes[:-1])
+            if call_id in live:
+                expected = [Outcome.ANSWERED] if live[call_id].state is CallState.ANSWERED else []
+                assert t.outcomes[-1] == expected
+            else:
+                assert len(t.outcomes[-1]) == 1, (call_id, t.outcomes)
+
+    @invariant()
+    def positions_are_a_permutation(self) -> None:
+        by_queue: dict[str, list[int]] = {}
+        for call in self.router.call_views():
+            if call.position is not None:
+                by_queue.setdefault(call.queue, []).append(call.position)
+        for positions in by_queue.values():
+            assert sorted(positions) == list(range(1, len(positions) + 1))
+
+    extra: dict[str, dict[str, int]]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.extra = {}
+
+
+RouterMachine.TestCase.settings = settings(
+    max_examples=150,
+    stateful_step_count=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+TestRouterMachine = RouterMachine.TestCase
