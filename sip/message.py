@@ -9,11 +9,11 @@ parse on first use, so the hot path (a retransmission matched by branch) touches
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Final
 
-from .errors import RemoteProtocolError
-from .headers import TOKEN_CHARS as _TOKEN
+from .errors import LocalProtocolError, RemoteProtocolError
 from .headers import CSeq, NameAddress, SipUri, Via, split_list
 
 __all__ = [
@@ -53,6 +53,34 @@ _KNOWN: Final = [
 ]  # fmt: skip
 _CANONICAL: Final = {name.lower(): name for name in _KNOWN} | _COMPACT
 _MANDATORY: Final = ("Via", "From", "To", "Call-ID", "CSeq")
+# Fields that may appear once only (§7.3: only list-valued fields may repeat).
+_SINGLE: Final = frozenset(
+    ("From", "To", "Call-ID", "CSeq", "Content-Length", "Max-Forwards", "Content-Type")
+)
+
+
+def _name_variants() -> dict[str, str]:
+    """Exact spellings seen on the wire → canonical name, so the hot path is one dict hit."""
+    out: dict[str, str] = {}
+    for lower, canon in _CANONICAL.items():
+        for variant in (lower, canon, lower.upper(), lower.title(), canon.lower()):
+            out[variant] = canon
+    return out
+
+
+_NAMES: Final = _name_variants()
+_KNOWN_METHODS: Final = frozenset(
+    ("INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER", "PRACK", "UPDATE", "INFO",
+     "SUBSCRIBE", "NOTIFY", "REFER", "MESSAGE", "PUBLISH")
+)  # fmt: skip
+_TOKEN_RE: Final = re.compile(r"[A-Za-z0-9\-.!%*_+`'~]+")
+_VERSION_RE: Final = re.compile(r"SIP/[0-9]+\.[0-9]+", re.I)
+_FIELD_RE: Final = re.compile(r"\r\n([^:\r\n]*):[ \t]*([^\r\n]*)")
+_URI_OK: dict[str, bool] = {}  # Request-URIs already validated (a trunk uses a handful)
+_CALL_ID_RE: Final = re.compile(r"[!-~]+")
+_REQUEST_URI_RE: Final = re.compile(
+    r"[A-Za-z][A-Za-z0-9+.\-]*:[A-Za-z0-9\-_.!~*'()%;/?:@&=+$,\[\]#]+"
+)
 
 _REASONS: Final = {
     100: "Trying", 180: "Ringing", 181: "Call Is Being Forwarded", 182: "Queued",
@@ -76,6 +104,9 @@ _REASONS: Final = {
 
 def canonical_name(name: str) -> str:
     """``v`` → ``Via``, ``call-id`` → ``Call-ID``; unknown names are kept as written."""
+    canon = _NAMES.get(name)
+    if canon is not None:
+        return canon
     return _CANONICAL.get(name.lower(), name)
 
 
@@ -156,12 +187,15 @@ class Headers:
         return f"Headers({self._fields!r})"
 
 
+
 @dataclass(eq=False, slots=True)
 class Message:
     headers: Headers = field(default_factory=Headers)
     body: bytes = b""
     _via: list[Via] | None = field(default=None, repr=False)
     _cseq: CSeq | None = field(default=None, repr=False)
+    _from: NameAddress | None = field(default=None, repr=False, init=False)
+    _to: NameAddress | None = field(default=None, repr=False, init=False)
 
     # -- parsed views of the routing headers (cached; reset by `invalidate`) --
     @property
@@ -192,26 +226,38 @@ class Message:
 
     @property
     def from_(self) -> NameAddress:
-        return NameAddress.parse(self.headers.get("From") or "")
+        if self._from is None:
+            self._from = NameAddress.parse(self.headers.get("From") or "")
+        return self._from
 
     @property
     def to(self) -> NameAddress:
-        return NameAddress.parse(self.headers.get("To") or "")
+        if self._to is None:
+            self._to = NameAddress.parse(self.headers.get("To") or "")
+        return self._to
 
     @property
     def contacts(self) -> list[NameAddress]:
+        """Every Contact value, parsed (raises `RemoteProtocolError` on a bad one; the
+        parser does not look at Contact, so the registrar/dialog layer answers 400)."""
         return [NameAddress.parse(c) for c in self.headers.get_all("Contact")]
 
     def invalidate(self) -> None:
         """Forget cached parsed headers after editing ``headers`` in place."""
         self._via = None
         self._cseq = None
+        self._from = None
+        self._to = None
 
     def _encode(self, start_line: str) -> bytes:
         lines = [start_line]
-        lines.extend(f"{k}: {v}" for k, v in self.headers.items() if k != "Content-Length")
+        lines.extend([f"{k}: {v}" for k, v in self.headers._fields if k != "Content-Length"])
         lines.append(f"Content-Length: {len(self.body)}")
-        return ("\r\n".join(lines) + "\r\n\r\n").encode() + self.body
+        head = "\r\n".join(lines)
+        # A CR or LF inside a value would start a new header line (header injection).
+        if head.count("\n") != len(lines) - 1 or head.count("\r") != len(lines) - 1:
+            raise LocalProtocolError("CR or LF inside a start line or header value")
+        return (head + "\r\n\r\n").encode() + self.body
 
 
 @dataclass(eq=False, slots=True)
@@ -251,17 +297,20 @@ def make_response(
     body: bytes = b"",
 ) -> Response:
     """Build a response per §8.2.6: Via (all, in order), From, To, Call-ID and CSeq copied;
-    a To tag added when the request had none (never on 100 Trying)."""
+    a To tag added when the request had none (never on 100 Trying); Record-Route copied on
+    dialog-creating responses to INVITE (101-299, §12.1.1)."""
+    if not 100 <= status <= 699:
+        raise LocalProtocolError(f"status {status} out of range")
     fields: list[tuple[str, str]] = []
-    for key, value in request.headers.items():
+    for key, value in request.headers._fields:
         if key in ("Via", "From", "Call-ID", "CSeq"):
             fields.append((key, value))
         elif key == "To":
-            if to_tag and status > 100 and "tag=" not in value.lower():
+            if to_tag and status > 100 and _to_tag_missing(request, value):
                 value = str(NameAddress.parse(value).with_tag(to_tag))
             fields.append((key, value))
         elif key == "Record-Route" and 100 < status < 300 and request.method == "INVITE":
-            fields.append((key, value))  # §12.1.1: dialog-creating responses copy it
+            fields.append((key, value))
     for key, value in extra or []:
         fields.append((canonical_name(key), value))
     return Response(
@@ -272,74 +321,153 @@ def make_response(
     )
 
 
+def _to_tag_missing(request: Request, value: str) -> bool:
+    try:
+        return request.to.tag is None
+    except RemoteProtocolError:
+        return "tag=" not in value.lower()
+
+
 def parse_message(data: bytes, *, stream: bool = False) -> Request | Response:
     """Parse one whole message (a UDP datagram, or a frame cut by `StreamFramer`).
 
     On a datagram, bytes after Content-Length are discarded and a missing Content-Length
     means "to the end" (§18.3); with ``stream=True`` Content-Length must be present and exact.
+    Raises only `RemoteProtocolError`; its ``request`` is set when a 400 can be routed.
     """
     if len(data) > MAX_MESSAGE_SIZE:
         raise RemoteProtocolError("message larger than 64 KiB", status_hint=513)
+    if data[:2] == b"\r\n":  # §7.5: ignore CRLFs before the start line
+        data = data.lstrip(b"\r\n")
     head_end = data.find(b"\r\n\r\n")
     sep = 4
-    if head_end < 0:
-        head_end = data.find(b"\n\n")  # bare-LF peers (tolerated, §7.5 says CRLF)
-        sep = 2
-        if head_end < 0:
-            raise RemoteProtocolError("no blank line after headers")
+    lf_end = data.find(b"\n\n", 0, head_end if head_end >= 0 else len(data))
+    if lf_end >= 0:  # bare-LF peers (tolerated; §7 says CRLF)
+        head_end, sep = lf_end, 2
+    elif head_end < 0:
+        raise RemoteProtocolError("no blank line after headers")
     try:
-        head = data[:head_end].decode("utf-8")
+        head = data[:head_end].decode()
     except UnicodeDecodeError as exc:
-        raise RemoteProtocolError("message head is not UTF-8") from exc
-    lines = head.replace("\r\n", "\n").split("\n")
-    start = lines[0].strip()
-    fields: list[tuple[str, str]] = []
-    for line in lines[1:]:
-        if line[:1] in (" ", "\t"):  # folded continuation (§7.3.1)
-            if not fields:
-                raise RemoteProtocolError("continuation line before any header")
-            name, value = fields[-1]
-            fields[-1] = (name, f"{value} {line.strip()}")
-            continue
-        name, colon, value = line.partition(":")
-        name = name.strip()
-        if not colon or not name or " " in name:
-            raise RemoteProtocolError(f"malformed header line {line[:80]!r}")
-        fields.append((canonical_name(name), value.strip()))
-        if len(fields) > MAX_HEADERS:
-            raise RemoteProtocolError("more than 256 header fields", status_hint=513)
+        where = "start line" if data.find(b"\n", 0, exc.start) < 0 else "header block"
+        raise RemoteProtocolError(f"{where} is not UTF-8") from None
+    crlf = head.count("\r\n")
+    fields: list[tuple[str, str]] | None = None
+    if head.count("\n") != crlf or head.count("\r") != crlf:
+        if "\r" in head.replace("\r\n", ""):
+            raise RemoteProtocolError("bare CR in message head")
+        head = head.replace("\r\n", "\n").replace("\n", "\r\n")
+    first_end = head.find("\r\n")
+    start = head if first_end < 0 else head[:first_end]
+    if first_end >= 0 and "\r\n " not in head and "\r\n\t" not in head:
+        # Fast path (no folding): one C-level scan yields every (name, value) pair.
+        pairs = _FIELD_RE.findall(head, first_end)
+        if len(pairs) == crlf and crlf <= MAX_HEADERS:
+            names = _NAMES
+            fields = [
+                (names.get(n) or _slow_name(n), v.rstrip(" \t") if v[-1:] in " \t" else v)
+                for n, v in pairs
+            ]
+    if fields is None:
+        fields = _parse_fields(head.split("\r\n"))
     headers = Headers(fields)
-    body = data[head_end + sep :]
     msg = _start(start, headers)
-    msg.body = _frame_body(headers, body, stream, msg)
-    _check_mandatory(msg)
+    msg.body = _frame_body(headers, data[head_end + sep :], stream, msg)
+    _check_headers(msg, fields)
     return msg
 
 
+def _slow_name(name: str) -> str:
+    stripped = name.rstrip(" \t")
+    if _TOKEN_RE.fullmatch(stripped) is None:
+        raise RemoteProtocolError(f"malformed header name {name[:80]!r}")
+    return canonical_name(stripped)
+
+
+def _parse_fields(lines: list[str]) -> list[tuple[str, str]]:
+    if len(lines) > 4 * MAX_HEADERS:  # cheap bound before any work; folds included
+        raise RemoteProtocolError("more than 256 header fields", status_hint=513)
+    names = _NAMES
+    fields: list[tuple[str, str]] = []
+    append = fields.append
+    for i in range(1, len(lines)):
+        line = lines[i]
+        first = line[:1]
+        if first == " " or first == "\t":  # folded continuation (§7.3.1)
+            if not fields:
+                raise RemoteProtocolError("continuation line before any header")
+            name, value = fields[-1]
+            cont = line.strip(" \t")
+            fields[-1] = (name, f"{value} {cont}" if value else cont)
+            continue
+        name, colon, value = line.partition(":")
+        canon = names.get(name)
+        if canon is None:
+            stripped = name.rstrip(" \t")
+            if not colon or _TOKEN_RE.fullmatch(stripped) is None:
+                raise RemoteProtocolError(f"malformed header line {line[:80]!r}")
+            canon = canonical_name(stripped)
+        append((canon, value.strip(" \t")))
+    if len(fields) > MAX_HEADERS:
+        raise RemoteProtocolError("more than 256 header fields", status_hint=513)
+    return fields
+
+
 def _start(start: str, headers: Headers) -> Request | Response:
-    parts = start.split(" ", 2)
-    if len(parts) < 2:
-        raise RemoteProtocolError(f"malformed start line {start[:80]!r}")
-    if parts[0].upper().startswith("SIP/"):
-        if parts[0] != SIP_VERSION:
-            raise RemoteProtocolError(f"unsupported version {parts[0]!r}", status_hint=505)
-        code = parts[1]
-        if len(code) != 3 or not code.isdigit() or not 100 <= int(code) <= 699:
-            raise RemoteProtocolError(f"bad status code {code!r}")
-        return Response(headers=headers, status=int(code), reason=parts[2] if len(parts) > 2 else "")
-    if len(parts) != 3:
+    if start[:4].upper() == "SIP/":
+        version, _, rest = start.partition(" ")
+        code, _, reason = rest.partition(" ")
+        if version.upper() != SIP_VERSION:
+            raise RemoteProtocolError(f"unsupported version {version[:20]!r}", status_hint=505)
+        # Exactly three digits (RFC 4475 bigcode); "SIP/2.0 100" without the SP is accepted
+        # (noreason: a liberal receiver may).
+        if len(code) != 3 or not (code.isascii() and code.isdigit()) or code[0] in "0789":
+            raise RemoteProtocolError(f"bad status code {code[:20]!r}")
+        return Response(headers=headers, status=int(code), reason=reason)
+    # Request-Line = Method SP Request-URI SP SIP-Version CRLF, single SPs (§25.1).
+    sp1 = start.find(" ")
+    sp2 = start.rfind(" ")
+    if sp1 <= 0 or sp2 == sp1:
         raise RemoteProtocolError(f"malformed request line {start[:80]!r}")
-    method, uri, version = parts
+    method, uri, version = start[:sp1], start[sp1 + 1 : sp2], start[sp2 + 1 :]
+    if method not in _KNOWN_METHODS and _TOKEN_RE.fullmatch(method) is None:
+        raise RemoteProtocolError(f"bad method {method[:40]!r}")
     request = Request(headers=headers, method=method, uri=uri)
-    if version != SIP_VERSION:
+    if version != SIP_VERSION and version.upper() != SIP_VERSION:
+        # A well-formed other version gets 505 (RFC 4475 badvers); "SIP/2.0 " with
+        # trailing SP (trws) or LWS in the URI (lwsruri) is a plain 400.
+        hint = 505 if _VERSION_RE.fullmatch(version) else 400
         raise RemoteProtocolError(
-            f"unsupported version {version!r}", status_hint=505, request=_routable(request)
+            f"bad SIP version {version[:20]!r}", status_hint=hint, request=_routable(request)
         )
-    if not method or any(ch not in _TOKEN for ch in method):
-        raise RemoteProtocolError(f"bad method {method!r}")
-    if ":" not in uri or " " in uri:
-        raise RemoteProtocolError(f"bad Request-URI {uri!r}", request=_routable(request))
+    _check_request_uri(uri, request)
     return request
+
+
+def _check_request_uri(uri: str, request: Request) -> None:
+    if uri in _URI_OK:
+        return
+    _check_request_uri_slow(uri, request)
+    if len(_URI_OK) >= 4096:
+        _URI_OK.clear()
+    _URI_OK[uri] = True
+
+
+def _check_request_uri_slow(uri: str, request: Request) -> None:
+    # absoluteURI syntax for any scheme (a non-SIP scheme is the UAS core's 416, not a
+    # parse error); sip/sips are parsed fully, and headers are not allowed (escruri).
+    if _REQUEST_URI_RE.fullmatch(uri) is None:
+        raise RemoteProtocolError(f"bad Request-URI {uri[:80]!r}", request=_routable(request))
+    scheme = uri[:5].lower()
+    if scheme.startswith(("sip:", "sips:")):
+        try:
+            parsed = SipUri.parse(uri)
+        except RemoteProtocolError as exc:
+            raise RemoteProtocolError(exc.reason, request=_routable(request)) from None
+        if parsed.headers:
+            raise RemoteProtocolError(
+                "headers in the Request-URI", request=_routable(request)
+            )
 
 
 def _frame_body(headers: Headers, body: bytes, stream: bool, msg: Request | Response) -> bytes:
@@ -348,27 +476,56 @@ def _frame_body(headers: Headers, body: bytes, stream: bool, msg: Request | Resp
         if stream:
             raise RemoteProtocolError("Content-Length required on a stream transport")
         return body
-    if not clen.isdigit():
-        raise RemoteProtocolError(f"bad Content-Length {clen!r}", request=_routable(msg))
+    if not (clen.isascii() and clen.isdigit()) or len(clen) > 10:
+        raise RemoteProtocolError(f"bad Content-Length {clen[:20]!r}", request=_routable(msg))
     length = int(clen)
     if length > len(body):
-        raise RemoteProtocolError(
-            "body shorter than Content-Length", request=_routable(msg)
-        )
-    return body[:length]
+        raise RemoteProtocolError("body shorter than Content-Length", request=_routable(msg))
+    if stream and length != len(body):
+        raise RemoteProtocolError("stream frame longer than Content-Length")
+    return body[:length] if length != len(body) else body
 
 
-def _check_mandatory(msg: Request | Response) -> None:
-    for name in _MANDATORY:
-        if msg.headers.get(name) is None:
-            raise RemoteProtocolError(f"missing {name} header", request=_routable(msg))
+def _check_headers(msg: Request | Response, fields: list[tuple[str, str]]) -> None:
+    """The five routing headers present and valid, singletons single, scalars in range."""
+    seen: dict[str, str] = {}
+    vias: list[str] = []
+    single = _SINGLE
+    for name, value in fields:
+        if name == "Via":
+            vias.append(value)
+        elif name in single:
+            if name in seen:
+                raise RemoteProtocolError(f"more than one {name} header", request=_routable(msg))
+            seen[name] = value
     try:
-        cseq = msg.cseq
-        msg.via  # noqa: B018 - parse now so a bad Via fails here, not deep in the core
-        msg.from_  # noqa: B018
-        msg.to  # noqa: B018
+        via_list: list[Via] = []
+        for value in vias:
+            if "," in value:
+                via_list.extend(Via.parse(v) for v in split_list(value, keep_empty=True))
+            else:
+                via_list.append(Via.parse(value))
+        if not via_list:
+            raise RemoteProtocolError("missing Via header")
+        msg._via = via_list
+        for name in ("From", "To", "Call-ID", "CSeq"):
+            if name not in seen:
+                raise RemoteProtocolError(f"missing {name} header")
+        if _CALL_ID_RE.fullmatch(seen["Call-ID"]) is None:
+            raise RemoteProtocolError(f"bad Call-ID {seen['Call-ID'][:80]!r}")
+        cseq = msg._cseq = CSeq.parse(seen["CSeq"])
+        msg._from = NameAddress.parse(seen["From"])
+        msg._to = NameAddress.parse(seen["To"])
+        max_forwards = seen.get("Max-Forwards")
+        if max_forwards is not None and not (
+            max_forwards.isascii()
+            and max_forwards.isdigit()
+            and len(max_forwards) <= 10
+            and int(max_forwards) <= 255
+        ):
+            raise RemoteProtocolError(f"bad Max-Forwards {max_forwards[:20]!r}")
     except RemoteProtocolError as exc:
-        raise RemoteProtocolError(exc.reason, request=_routable(msg)) from exc
+        raise RemoteProtocolError(exc.reason, request=_routable(msg)) from None
     if isinstance(msg, Request) and cseq.method != msg.method:
         raise RemoteProtocolError(
             "CSeq method does not match the request", request=_routable(msg)
@@ -376,15 +533,21 @@ def _check_mandatory(msg: Request | Response) -> None:
 
 
 def _routable(msg: Request | Response) -> Request | None:
-    """The request, if a response to it can be routed (§8.2: Via and the dialog headers)."""
+    """The request, if a response to it can be routed (§8.2: Via and the dialog headers).
+
+    Never raises: it is called while another error is being reported.
+    """
     if not isinstance(msg, Request) or msg.method == "ACK":
         return None
     try:
-        if not msg.via or not msg.call_id:
-            return None
-        msg.cseq  # noqa: B018
+        if msg._via is None:
+            msg._via = [Via.parse(v) for v in msg.headers.get_all("Via")]
     except RemoteProtocolError:
+        msg._via = None
         return None
-    if msg.headers.get("From") is None or msg.headers.get("To") is None:
-        return None
+    # A bad CSeq number still gets its 400 (scalar02): the response copies it verbatim and
+    # the client matches it by branch.
+    for name in ("Call-ID", "CSeq", "From", "To"):
+        if not msg.headers.get(name):
+            return None
     return msg
