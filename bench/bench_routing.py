@@ -26,9 +26,9 @@ import cProfile
 import pstats
 import random
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
+from time import perf_counter
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -38,6 +38,7 @@ from queueing import (
     AgentStatus,
     CallAnswered,
     OfferCall,
+    Output,
     QueueSpec,
     Router,
     Tier,
@@ -50,13 +51,16 @@ SIZES_AGENTS = (60, 1_000, 10_000)
 SIZES_WAITING = (100, 10_000)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Row:
     agents: int
     waiting: int
     setup_s: float
-    us_per_event: float
-    us_per_decision: float
+    us_per_event: float  # router time over every command fed (incl. drain)
+    us_decision_cmd: float  # call_completed: the command that makes the decision
+    us_answer: float
+    us_arrive: float
+    us_per_decision: float  # all router time over OfferCall decisions
     decisions_per_op: float
 
 
@@ -118,37 +122,79 @@ class Bench:
                 elif isinstance(o, CallAnswered):
                     self.busy.append(o.call_id)
 
-    def step(self) -> int:
-        """One loop iteration; returns the number of commands fed."""
+    def _timed_answers(self, out: list[Output], timing: Timing) -> None:
+        for o in out:
+            if isinstance(o, OfferCall):
+                timing.decisions += 1
+                t0 = perf_counter()
+                self.router.offer_answered(o.call_id, o.agent_id, self.now)
+                answered = self.router.drain()
+                timing.answer += perf_counter() - t0
+                timing.commands += 1
+                self.busy.extend(a.call_id for a in answered if isinstance(a, CallAnswered))
+
+    def step(self, timing: Timing) -> None:
+        """One loop iteration; only the router's own calls (command + drain) are timed."""
         i = self.rng.randrange(len(self.busy))
         call_id = self.busy[i]
         self.busy[i] = self.busy[-1]
         self.busy.pop()
         self._tick()
+        t0 = perf_counter()
         self.router.call_completed(call_id, self.now)
-        self._pump()  # offer_answered inside
-        self._arrive()
-        self._pump()
-        return 3
+        out = self.router.drain()
+        timing.complete += perf_counter() - t0
+        timing.commands += 1
+        self._timed_answers(out, timing)
+
+        self.n += 1
+        self._tick()
+        queue = self.rng.choice(SKILLS)
+        t0 = perf_counter()
+        self.router.call_arrived(f"c{self.n}", queue, self.now)
+        out = self.router.drain()
+        timing.arrive += perf_counter() - t0
+        timing.commands += 1
+        self._timed_answers(out, timing)
+
+
+@dataclass
+class Timing:
+    complete: float = 0.0  # call_completed + drain: frees an agent and routes to it
+    answer: float = 0.0  # offer_answered + drain
+    arrive: float = 0.0  # call_arrived + drain: mostly enqueue (no agent idle)
+    commands: int = 0
+    decisions: int = 0
+
+    @property
+    def total(self) -> float:
+        return self.complete + self.answer + self.arrive
 
 
 def measure(agents: int, waiting: int, ops: int, repeat: int) -> Row:
-    t0 = time.perf_counter()
+    t0 = perf_counter()
     bench = Bench(agents, waiting)
-    setup = time.perf_counter() - t0
-    best_event = best_decision = float("inf")
-    per_op = 0.0
+    setup = perf_counter() - t0
+    best: Timing | None = None
     for _ in range(repeat):
-        bench.decisions = 0
-        commands = 0
-        t0 = time.perf_counter()
+        timing = Timing()
         for _ in range(ops):
-            commands += bench.step()
-        elapsed = time.perf_counter() - t0
-        best_event = min(best_event, elapsed / commands * 1e6)
-        best_decision = min(best_decision, elapsed / max(bench.decisions, 1) * 1e6)
-        per_op = bench.decisions / ops
-    return Row(agents, waiting, setup, best_event, best_decision, per_op)
+            bench.step(timing)
+        if best is None or timing.total / timing.decisions < best.total / best.decisions:
+            best = timing
+    assert best is not None and best.decisions > 0
+    us = 1e6
+    return Row(
+        agents=agents,
+        waiting=waiting,
+        setup_s=setup,
+        us_per_event=best.total / best.commands * us,
+        us_decision_cmd=best.complete / ops * us,
+        us_answer=best.answer / best.decisions * us,
+        us_arrive=best.arrive / ops * us,
+        us_per_decision=best.total / best.decisions * us,
+        decisions_per_op=best.decisions / ops,
+    )
 
 
 def main() -> int:
@@ -164,38 +210,47 @@ def main() -> int:
 
     if args.profile:
         bench = Bench(1_000, 10_000)
+        timing = Timing()
         prof = cProfile.Profile()
         prof.enable()
         for _ in range(args.ops):
-            bench.step()
+            bench.step(timing)
         prof.disable()
-        pstats.Stats(prof).sort_stats("tottime").print_stats(25)
+        pstats.Stats(prof).sort_stats("tottime").print_stats(30)
         return 0
 
     rows: list[Row] = []
-    print(
-        f"{'agents':>7} {'waiting':>8} {'setup s':>8} {'us/event':>9} {'us/decision':>12} "
-        f"{'decisions/op':>13}"
+    header = (
+        f"{'agents':>7} {'waiting':>8} {'setup s':>8} {'us/event':>9} {'complete':>9} "
+        f"{'answer':>7} {'arrive':>7} {'us/decision':>12} {'dec/op':>7}"
     )
+    print("router time per command incl. drain(), in microseconds (best of --repeat runs)")
+    print("complete = call_completed, the command that routes the freed agent (the decision)")
+    print(header)
     for agents in SIZES_AGENTS:
         for waiting in SIZES_WAITING:
             row = measure(agents, waiting, args.ops, args.repeat)
             rows.append(row)
             print(
                 f"{row.agents:>7} {row.waiting:>8} {row.setup_s:>8.2f} {row.us_per_event:>9.2f} "
-                f"{row.us_per_decision:>12.2f} {row.decisions_per_op:>13.2f}",
+                f"{row.us_decision_cmd:>9.2f} {row.us_answer:>7.2f} {row.us_arrive:>7.2f} "
+                f"{row.us_per_decision:>12.2f} {row.decisions_per_op:>7.2f}",
                 flush=True,
             )
 
     by = {(r.agents, r.waiting): r for r in rows}
     ok = True
-    target = by[(1_000, 10_000)].us_per_decision
-    met = target <= TARGET_DECISION_US
-    ok &= met
-    print(
-        f"\ntarget: <= {TARGET_DECISION_US:.0f} us/decision at 1,000 agents / 10,000 waiting: "
-        f"{target:.2f} us -> {'MET' if met else 'MISSED'}"
-    )
+    print()
+    for label, value in (
+        ("decision command (call_completed)", by[(1_000, 10_000)].us_decision_cmd),
+        ("all router time per decision", by[(1_000, 10_000)].us_per_decision),
+    ):
+        met = value <= TARGET_DECISION_US
+        ok &= met
+        print(
+            f"target: <= {TARGET_DECISION_US:.0f} us at 1,000 agents / 10,000 waiting, {label}: "
+            f"{value:.2f} us -> {'MET' if met else 'MISSED'}"
+        )
     for waiting in SIZES_WAITING:
         ratio = by[(10_000, waiting)].us_per_decision / by[(1_000, waiting)].us_per_decision
         met = ratio <= 2.0
