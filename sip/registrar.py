@@ -48,6 +48,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from email.utils import formatdate
 from enum import Enum
+from typing import Protocol
 
 from .digest import AuthOutcome, DigestAuthenticator, pick_authorization
 from .errors import LocalProtocolError, RemoteProtocolError
@@ -66,6 +67,7 @@ __all__ = [
     "Registrar",
     "RegistrarEvent",
     "RemovalReason",
+    "SourceLike",
 ]
 
 
@@ -76,6 +78,17 @@ class Address:
     transport: str
     host: str
     port: int
+
+
+class SourceLike(Protocol):
+    """Anything with transport/host/port (e.g. ``sip.transaction_events.Address``)."""
+
+    @property
+    def transport(self) -> str: ...
+    @property
+    def host(self) -> str: ...
+    @property
+    def port(self) -> int: ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -285,9 +298,12 @@ class Registrar:
 
     # -- REGISTER --------------------------------------------------------------------
 
-    def handle_register(self, request: Request, source: Address, now: float) -> RegisterResult:
+    def handle_register(self, request: Request, source: SourceLike, now: float) -> RegisterResult:
+        """Process one REGISTER from ``source`` (the packet's real origin) at ``now``."""
         if request.method != "REGISTER":
             raise LocalProtocolError(f"handle_register given a {request.method}")
+        if not isinstance(source, Address):
+            source = Address(transport=source.transport, host=source.host, port=source.port)
         events: list[RegistrarEvent] = []
         try:
             return self._register(request, source, now, events)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import pytest
 from hypothesis import given, settings
@@ -493,3 +494,21 @@ def test_response_always_lists_exactly_the_live_bindings(
         assert len(live) <= reg.max_contacts
         deadline = reg.next_deadline()
         assert deadline == (min(b.expires_at for b in live) if live else None)
+
+
+def test_any_transport_address_shape_is_accepted_as_source() -> None:
+    class Peer(NamedTuple):  # the shape of the transaction layer's Address
+        transport: str
+        host: str
+        port: int
+
+    reg = make_registrar()
+    phone = Phone()
+    phone.learn(
+        reg.handle_register(phone.register(), Peer("udp", "203.0.113.9", 5060), 0.0).response
+    )
+    result = reg.handle_register(phone.register(), Peer("udp", "203.0.113.9", 5060), 1.0)
+    assert reg.lookup_user("1001")[0].source == Address(
+        transport="udp", host="203.0.113.9", port=5060
+    )
+    assert result.response.status == 200
