@@ -59,6 +59,12 @@ def register_serve(subparsers: Subparsers) -> None:
         "is used (loopback only, demo agents).",
     )
     parser.add_argument("--config", "-c", metavar="PATH", help="YAML configuration file")
+    parser.add_argument(
+        "--ready-file",
+        metavar="PATH",
+        help="write the bound SIP and HTTP addresses here as JSON once listening "
+        "(for supervisors and tests; port 0 in the config picks free ports)",
+    )
     parser.set_defaults(handler=_serve)
 
 
@@ -88,7 +94,7 @@ def _serve(args: argparse.Namespace) -> int:
     if not callable(serve):
         raise CliError("serve is not available: acd.app has no serve()", EXIT_UNAVAILABLE)
     try:
-        result = serve(settings)
+        result = serve(settings, ready_file=args.ready_file)
         if inspect.iscoroutine(result):
             result = asyncio.run(result)
     except (KeyboardInterrupt, SystemExit, CliError):

@@ -33,7 +33,7 @@ def fake_app(monkeypatch: pytest.MonkeyPatch) -> list[Settings]:
     received: list[Settings] = []
     module = types.ModuleType("acd.app")
 
-    def serve(settings: Settings) -> int:
+    def serve(settings: Settings, ready_file: str | None = None) -> int:
         received.append(settings)
         return 0
 
@@ -106,7 +106,7 @@ def test_serve_without_config_uses_the_example(fake_app: list[Settings]) -> None
 def test_serve_runs_a_coroutine(monkeypatch: pytest.MonkeyPatch) -> None:
     module = types.ModuleType("acd.app")
 
-    async def serve(settings: Settings) -> int:
+    async def serve(settings: Settings, ready_file: str | None = None) -> int:
         return 5
 
     module.serve = serve  # type: ignore[attr-defined]
@@ -136,7 +136,7 @@ def test_serve_crash_is_one_line(monkeypatch: pytest.MonkeyPatch,
                                  capsys: pytest.CaptureFixture[str]) -> None:
     module = types.ModuleType("acd.app")
 
-    def serve(settings: Settings) -> Any:
+    def serve(settings: Settings, ready_file: str | None = None) -> Any:
         raise RuntimeError("socket on fire")
 
     module.serve = serve  # type: ignore[attr-defined]

@@ -1,0 +1,186 @@
+"""Run the real ACD (`acd serve` in a subprocess) and real sipp peers against it, on loopback.
+
+The ACD binds port 0 and writes what it bound to a ready file (``acd serve --ready-file``), so
+tests never race for ports and never sleep: they wait for the file, or for sipp to exit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SCENARIOS = Path(__file__).parent / "scenarios"
+DOMAIN = "acd.test"
+STARTUP_TIMEOUT = 60.0
+
+
+def require_sipp() -> str:
+    path = shutil.which("sipp")
+    if path is None:
+        import pytest
+
+        if os.environ.get("CI"):
+            pytest.fail("sipp is not installed (apt-get install sip-tester)")
+        pytest.skip("sipp is not installed (apt-get install sip-tester)")
+    return path
+
+
+def agent_password(agent_id: str) -> str:
+    return f"pw-{agent_id}-secret"
+
+
+def make_config(
+    tmp: Path,
+    database_url: str,
+    *,
+    agents: int = 60,
+    extra: dict[str, Any] | None = None,
+) -> Path:
+    """A config for one test run: loopback, port 0, ``agents`` agents 1001.."""
+    config: dict[str, Any] = {
+        "sip": {
+            "listen": ["udp:127.0.0.1:0", "tcp:127.0.0.1:0"],
+            "domain": DOMAIN,
+            "qualify_interval": 0,
+        },
+        "http": {"listen": "127.0.0.1:0"},
+        "database": {"url": database_url, "spool_dir": str(tmp / "spool")},
+        "logging": {"format": "json", "level": "debug"},
+        "trunks": [{"name": "pbx", "sources": ["127.0.0.0/8"]}],
+        "agents": [
+            {
+                "id": str(1001 + i),
+                "name": f"Agent {1001 + i}",
+                "password": agent_password(str(1001 + i)),
+                "skills": {"mandarin": 5},
+            }
+            for i in range(agents)
+        ],
+        "queues": [{"name": "general", "numbers": ["12345"], "skills": {"mandarin": 1}}],
+    }
+    for key, value in (extra or {}).items():
+        config[key] = value
+    path = tmp / "acd.yaml"
+    path.write_text(json.dumps(config, indent=2))  # JSON is YAML
+    return path
+
+
+@dataclass
+class RunningAcd:
+    process: subprocess.Popen[bytes]
+    ready: dict[str, Any]
+    log_path: Path
+
+    def sip(self, transport: str = "udp") -> tuple[str, int]:
+        for listener in self.ready["sip"]:
+            if listener["transport"] == transport:
+                return listener["host"], int(listener["port"])
+        raise LookupError(transport)
+
+    @property
+    def http(self) -> str:
+        return str(self.ready["http"])
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def events(self, name: str) -> list[dict[str, Any]]:
+        out = []
+        for line in self.log().splitlines():
+            if f'"{name}"' in line:
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    continue
+                if record.get("event") == name:
+                    out.append(record)
+        return out
+
+
+@contextmanager
+def running_acd(config: Path, tmp: Path) -> Iterator[RunningAcd]:
+    ready_file = tmp / "ready.json"
+    log_path = tmp / "acd.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "acd", "serve", "--config", str(config),
+             "--ready-file", str(ready_file)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=tmp,
+        )
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while not ready_file.exists():
+            if process.poll() is not None:
+                raise RuntimeError(f"acd exited {process.returncode}:\n{log_path.read_text()}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"acd not ready in {STARTUP_TIMEOUT}s:\n{log_path.read_text()}")
+            time.sleep(0.05)  # polling a file the server writes once, not synchronising on time
+        ready = json.loads(ready_file.read_text())
+        yield RunningAcd(process, ready, log_path)
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@dataclass
+class SippResult:
+    returncode: int
+    output: str
+    errors: str
+
+    def explain(self) -> str:
+        return f"sipp exit {self.returncode}\n--- stdout ---\n{self.output[-3000:]}\n--- errors ---\n{self.errors[-3000:]}"
+
+
+def run_sipp(
+    scenario: str,
+    target: tuple[str, int],
+    tmp: Path,
+    *,
+    transport: str = "udp",
+    calls: int = 1,
+    rate: float = 10,
+    limit: int = 100,
+    inject: list[list[str]] | None = None,
+    extra: list[str] | None = None,
+    timeout: float = 60,
+) -> SippResult:
+    """Run one sipp client scenario to completion (``-m calls``), bounded by ``timeout``."""
+    sipp = require_sipp()
+    err_file = tmp / f"{scenario}.{time.monotonic_ns()}.err"
+    args = [
+        sipp, f"{target[0]}:{target[1]}",
+        "-sf", str(SCENARIOS / f"{scenario}.xml"),
+        "-m", str(calls), "-r", str(rate), "-l", str(limit),
+        "-i", "127.0.0.1", "-p", "0",
+        "-t", "u1" if transport == "udp" else "t1",
+        "-nostdin",
+        "-timeout", f"{int(timeout)}s", "-timeout_error",
+        "-trace_err", "-error_file", str(err_file),
+        "-max_recv_loops", "1000",
+    ]
+    if inject is not None:
+        inf = tmp / f"{scenario}.{time.monotonic_ns()}.csv"
+        inf.write_text("SEQUENTIAL\n" + "".join(";".join(row) + ";\n" for row in inject))
+        args += ["-inf", str(inf)]
+    args += extra or []
+    proc = subprocess.run(args, capture_output=True, timeout=timeout + 30, cwd=tmp)
+    errors = err_file.read_text(errors="replace") if err_file.exists() else ""
+    return SippResult(proc.returncode, proc.stdout.decode(errors="replace"), errors)
