@@ -50,8 +50,10 @@ log = structlog.get_logger("acd.store.journal")
 class JournalHealth:
     """A snapshot for /health, metrics and tests."""
 
-    #: Records waiting in memory (not yet acknowledged).
+    #: Records waiting in memory (not yet acknowledged), in-flight batch included.
     queue_depth: int
+    #: Records of the batch being written to the database right now.
+    in_flight: int
     #: Records in the spool waiting for replay.
     spool_depth: int
     #: Seconds the last successful database batch took (acquire + transaction).
@@ -178,6 +180,7 @@ class Journal:
     def health(self) -> JournalHealth:
         return JournalHealth(
             queue_depth=len(self._queue) + (0 if self._inflight_spilled else len(self._inflight)),
+            in_flight=0 if self._inflight_spilled else len(self._inflight),
             spool_depth=self._spool.depth,
             last_write_latency=self._last_latency,
             database_ok=self._database_ok,
@@ -255,6 +258,7 @@ class Journal:
         count = min(self._batch_size, len(self._queue))
         batch = [self._queue.popleft() for _ in range(count)]
         self._inflight, self._inflight_spilled = batch, False
+        self._notify()
         try:
             if self._spool.depth:
                 # Older records are waiting in the spool: queue behind them.
