@@ -109,11 +109,11 @@ def assert_close(name: str, measured: float, se: float, expected: float) -> None
 # --------------------------------------------------------------------------- Erlang C
 
 
-@pytest.mark.parametrize(("agents", "duration_aht"), [(12, 5000), (13, 4000), (14, 3000)])
+@pytest.mark.parametrize(("agents", "duration_aht"), [(12, 4000), (13, 3000), (14, 2500)])
 def test_service_level_and_mean_wait_match_erlang_c(agents: int, duration_aht: float) -> None:
     """One skill, one queue, no abandonment, no wrap-up, answer at once: M/M/N."""
     result = simulate(agents, duration_aht)
-    assert result.offered > 25_000
+    assert result.offered > 20_000
     assert result.answered == result.offered  # nobody abandons, nobody overflows
 
     sl, sl_se = batch_estimate(result, sl_within(T_SL))
@@ -132,7 +132,7 @@ def test_service_level_and_mean_wait_match_erlang_c(agents: int, duration_aht: f
 # --------------------------------------------------------------------------- Erlang A
 
 
-@pytest.mark.parametrize(("agents", "duration_aht"), [(14, 3000), (11, 3000)])
+@pytest.mark.parametrize(("agents", "duration_aht"), [(14, 2500), (11, 2500)])
 def test_abandonment_matches_erlang_a(agents: int, duration_aht: float) -> None:
     """Exponential patience, mean 120 s: M/M/N+M."""
     patience = 120.0
@@ -241,7 +241,7 @@ EWT_BIAS_BOUND = 0.15
 
 def test_estimated_wait_against_simulation() -> None:
     agents = 13
-    result = simulate(agents, 3000, sample_estimated_wait=True, seed=11)
+    result = simulate(agents, 2500, sample_estimated_wait=True, seed=11)
     queued = [r for r in result.calls if r.estimated_wait]  # not None, not 0 (offered)
     assert len(queued) > 0.2 * result.offered
 
