@@ -545,6 +545,8 @@ def _routable(msg: Request | Response) -> Request | None:
     except RemoteProtocolError:
         msg._via = None
         return None
+    if not msg._via:
+        return None
     # A bad CSeq number still gets its 400 (scalar02): the response copies it verbatim and
     # the client matches it by branch.
     for name in ("Call-ID", "CSeq", "From", "To"):

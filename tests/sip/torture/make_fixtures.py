@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (transcribed RFC text: long wire lines kept whole)
 """Regenerate the RFC 4475 / RFC 5118 fixture files (CRLF line ends, exact bytes).
 
 The texts are transcribed from RFC 4475 §3.1.1/§3.1.2 (and RFC 5118 §4) with the RFC's
