@@ -36,12 +36,11 @@ from .model import (
     OfferEndReason,
     OverflowReason,
     QueueSpec,
-    Strategy,
     WhenNoAgents,
     is_sip_uri,
 )
 from .skills import Requirements, meets, requirements_after
-from .strategies import QueuePool
+from .strategies import QueuePool, select_agents
 from .timers import Timer, TimerKind, Timers
 
 __all__ = ["RouterCore"]
@@ -414,33 +413,7 @@ class RouterCore:
         return self._calls[best_id] if best is not None else None
 
     def _select_agents(self, call: Call) -> list[str]:
-        """The agent(s) the call's queue strategy picks among eligible idle agents."""
-        requirements = call.requirements
-        if self._queues[call.queue].spec.strategy is Strategy.RING_ALL:
-            chosen: dict[str, None] = {}
-            for q in call.pools:
-                for key in self._queues[q].candidates():
-                    if key[3] not in chosen and meets(self._agents[key[3]].spec.skills,
-                                                      requirements):
-                        chosen[key[3]] = None
-            return list(chosen)
-        for q in call.pools:
-            pool = self._queues[q]
-            fallback = None
-            for key in pool.candidates():
-                agent_id = key[3]
-                if not meets(self._agents[agent_id].spec.skills, requirements):
-                    continue
-                if agent_id not in call.tried:
-                    fallback = key
-                    break
-                if fallback is None:
-                    fallback = key
-            if fallback is not None:
-                if pool.spec.strategy is Strategy.ROUND_ROBIN:
-                    pool.rr_last = fallback
-                return [fallback[3]]
-        return []
+        return select_agents(call, self._queues, self._agents)
 
     def _dispatch(self, now: float) -> None:
         while self._dirty_agents or self._dirty_calls:

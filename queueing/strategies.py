@@ -18,16 +18,17 @@ Strategy keys (lower first):
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from .agents import Agent
-from .calls import Bucket, BucketKey, CallKey
+from .calls import Bucket, BucketKey, Call, CallKey
 from .estimator import HandleTimeEstimator
 from .model import QueueSpec, Strategy, Tier
+from .skills import meets
 from .sortedkeys import SortedKeys
 
-__all__ = ["IdleKey", "QueuePool", "idle_key"]
+__all__ = ["IdleKey", "QueuePool", "idle_key", "select_agents"]
 
 IdleKey = tuple[float, float, int, str]
 
@@ -88,3 +89,39 @@ class QueuePool:
                 yield key
         else:
             yield from self.idle
+
+
+def select_agents(
+    call: Call, queues: Mapping[str, QueuePool], agents: Mapping[str, Agent]
+) -> list[str]:
+    """The agent(s) the call's queue strategy picks among eligible idle agents.
+
+    Own queue first, then added pools in order. Within a pool the first skilled agent
+    the call has not tried yet wins; failing that, the first skilled agent at all.
+    Ring-all returns every skilled idle agent of every pool.
+    """
+    requirements = call.requirements
+    if queues[call.queue].spec.strategy is Strategy.RING_ALL:
+        chosen: dict[str, None] = {}
+        for q in call.pools:
+            for key in queues[q].candidates():
+                agent_id = key[3]
+                if agent_id not in chosen and meets(agents[agent_id].spec.skills, requirements):
+                    chosen[agent_id] = None
+        return list(chosen)
+    for q in call.pools:
+        pool = queues[q]
+        pick: IdleKey | None = None
+        for key in pool.candidates():
+            if not meets(agents[key[3]].spec.skills, requirements):
+                continue
+            if key[3] not in call.tried:
+                pick = key
+                break
+            if pick is None:
+                pick = key
+        if pick is not None:
+            if pool.spec.strategy is Strategy.ROUND_ROBIN:
+                pool.rr_last = pick
+            return [pick[3]]
+    return []

@@ -41,6 +41,7 @@ from queueing import (
     CallQueued,
     CallState,
     OfferCall,
+    OfferEnded,
     OfferFailure,
     Outcome,
     QueueSpec,
@@ -151,7 +152,7 @@ class RouterMachine(RuleBasedStateMachine):
         for out in self.router.drain():
             self._observe(out)
 
-    def _observe(self, out: object) -> None:  # noqa: C901 - one branch per output type
+    def _observe(self, out: object) -> None:
         if isinstance(out, CallQueued):
             t = self.calls[out.call_id]
             if t.outcomes:
@@ -177,6 +178,9 @@ class RouterMachine(RuleBasedStateMachine):
             self.state[out.agent_id] = out.new
         elif isinstance(out, OfferCall):
             self._check_offer(out)
+            self.calls[out.call_id].ringing.add(out.agent_id)
+        elif isinstance(out, OfferEnded):
+            self.calls[out.call_id].ringing.remove(out.agent_id)
         elif isinstance(out, CallAnswered | CallAbandoned | CallOverflowed | CallFailed):
             outcome = {
                 CallAnswered: Outcome.ANSWERED, CallAbandoned: Outcome.ABANDONED,
@@ -200,11 +204,10 @@ class RouterMachine(RuleBasedStateMachine):
         assert t.outcomes and t.outcomes[-1] == [], "offer for a finished call"
         assert self.state[offer.agent_id] is AgentState.RESERVED
         assert self._eligible(offer.agent_id, t), (offer, t)
-        view_waiting = {
-            c.call_id for c in self.router.call_views() if c.state is CallState.WAITING
-        }
-        for other_id in view_waiting:
-            other = self.calls[other_id]
+        # waiting *at this point of the stream*: open visit, nothing ringing
+        for other_id, other in self.calls.items():
+            if other.ringing or not other.outcomes or other.outcomes[-1] != []:
+                continue
             if other_id != offer.call_id and self._rank(other) < self._rank(t):
                 assert not self._eligible(offer.agent_id, other), (
                     f"{offer.agent_id} got {offer.call_id} while better {other_id} waits"
