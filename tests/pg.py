@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]
 import pytest
 
 __all__ = [
@@ -85,9 +85,9 @@ class PgServer:
 def start_pgserver(data_dir: Path) -> Any:
     """A dedicated embedded server in ``data_dir`` (blocking, ~1 s). ``.get_uri()``,
     ``.cleanup()`` stops it; ``start_pgserver`` on the same dir starts it again."""
-    import pgserver
+    from pgserver.postgres_server import get_server
 
-    return pgserver.get_server(data_dir, cleanup_mode="stop")
+    return get_server(data_dir, cleanup_mode="stop")
 
 
 def start_server(tmp_root: Path | None = None) -> PgServer:

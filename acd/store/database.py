@@ -253,11 +253,10 @@ class Database:
         data_dir = self._data_dir.expanduser().resolve()
         try:
             data_dir.parent.mkdir(parents=True, exist_ok=True)
-            import pgserver  # type: ignore[import-untyped]  # heavy: only when embedded
+            # Heavy (psutil, platformdirs): imported only when embedded is wanted.
+            from pgserver.postgres_server import get_server
 
-            self._server = await asyncio.to_thread(
-                pgserver.get_server, data_dir, cleanup_mode="stop"
-            )
+            self._server = await asyncio.to_thread(get_server, data_dir, cleanup_mode="stop")
         except Exception as exc:
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise StoreError(
