@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 
 from .agents import Agent, AgentInput, next_state
-from .calls import Bucket, Call, CallKey, Offer
+from .calls import Bucket, BucketKey, Call, CallKey, Offer
 from .estimator import HandleTimeEstimator
 from .events import (
     AgentStateChanged,
@@ -425,19 +425,42 @@ class RouterCore:
                     call = self._best_call_for(agent)
                     if call is None:
                         break
-                    # The queue's strategy picks among the idle agents, but only agents
-                    # for whom this call is the best one may get it: another freed
-                    # agent may be owed an older caller that this agent cannot take.
-                    chosen = [
-                        other for other in self._select_agents(call)
-                        if other == agent_id or self._best_call_for(self._agents[other]) is call
-                    ] or [agent_id]
+                    if call.id not in self._dirty_calls:
+                        # The call waited before this step, so by work conservation
+                        # only agents freed in this step can take it: this one.
+                        chosen = [agent_id]
+                    else:
+                        # The strategy picks among the idle agents, but only agents for
+                        # whom this call is the best may get it: another freed agent
+                        # may be owed an older caller that this agent cannot take.
+                        chosen = [
+                            other for other in self._select_agents(call)
+                            if other == agent_id
+                            or self._best_call_for(self._agents[other]) is call
+                        ] or [agent_id]
                     self._offer(call, chosen, now)
             calls = [self._calls[c] for c in self._dirty_calls if c in self._calls]
             self._dirty_calls.clear()
+            calls = [c for c in calls if c.state is CallState.WAITING]
             calls.sort(key=lambda c: self._rank(c.key, c.queue))
+            # A bucket holding a call that waited before this step has no eligible idle
+            # agent (work conservation; agents freed now were served first): skip it
+            # instead of walking the idle index once per new caller.
+            fresh: dict[BucketKey, int] = {}
             for call in calls:
-                if call.state is CallState.WAITING:
-                    chosen = self._select_agents(call)
-                    if chosen:
-                        self._offer(call, chosen, now)
+                assert call.bucket is not None
+                fresh[call.bucket] = fresh.get(call.bucket, 0) + 1
+            exhausted: set[BucketKey] = set()
+            for call in calls:
+                key = call.bucket
+                if key is None or key in exhausted:
+                    continue
+                if len(self._buckets[key].waiting) > fresh[key]:
+                    exhausted.add(key)
+                    continue
+                chosen = self._select_agents(call)
+                if chosen:
+                    fresh[key] -= 1
+                    self._offer(call, chosen, now)
+                else:
+                    exhausted.add(key)
