@@ -127,6 +127,9 @@ class Journal:
         self._last_error: str | None = None
         self._rejected = 0
 
+        self._stalled = False
+        self._spool.open()  # so that submit() may spill even before start()
+
         self._wakeup = asyncio.Event()
         self._progress = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -137,12 +140,11 @@ class Journal:
     # -- public API ----------------------------------------------------------------
 
     async def start(self) -> None:
-        """Open the spool, replay what a previous run left (if the database answers),
-        and start the writer task."""
+        """Replay what a previous run left in the spool (if the database answers), then
+        start the writer task."""
         if self._started:
             return
         self._started = True
-        self._spool.open()
         if self._spool.depth:
             log.info("journal_spool_found", records=self._spool.depth)
             await self._replay()
@@ -239,10 +241,15 @@ class Journal:
         while True:
             if self._spool.unsynced:
                 await self._sync_spool()
-            if self._spool.depth and (self._database_ok or loop.time() >= self._retry_at):
+            if self._spool.depth and loop.time() >= self._retry_at:
                 await self._replay()
             if self._queue:
                 await self._write_batch()
+                if self._stalled:
+                    # Neither the database nor the spool took the batch: back off
+                    # (records stay in memory) instead of spinning.
+                    self._stalled = False
+                    await asyncio.sleep(self._backoff)
                 continue
             if self._closing:
                 await self._sync_spool()
@@ -260,50 +267,59 @@ class Journal:
         self._inflight, self._inflight_spilled = batch, False
         self._notify()
         try:
-            if self._spool.depth:
-                # Older records are waiting in the spool: queue behind them.
-                await self._spool_items(batch)
-            elif await self._insert([item.record for item in batch]):
+            # Older records waiting in the spool: queue behind them to keep the order
+            # (unless the spool is failing: then availability beats order).
+            if self._spool.depth and self._spool_ok and await self._spool_items(batch):
+                return
+            if await self._insert([item.record for item in batch]):
                 self._advance(batch[-1].seq)
-            elif not self._inflight_spilled:
-                await self._spool_items(batch)
-            else:
+                return
+            if self._inflight_spilled:  # submit() spilled it while we were writing
                 await self._sync_spool()
+                return
+            if await self._spool_items(batch):
+                return
+            self._queue.extendleft(reversed(batch))
+            self._stalled = True
         finally:
             self._inflight, self._inflight_spilled = [], False
             self._notify()
 
-    async def _spool_items(self, items: Sequence[_Item]) -> None:
+    async def _spool_items(self, items: Sequence[_Item]) -> bool:
+        """Append and fsync; False if the spool cannot take them."""
         try:
             self._spool.append([item.line for item in items])
         except OSError as exc:
-            self._spool_failed(exc, items)
-            return
+            self._spool_error("spool write failed", exc)
+            return False
         self._inflight_spilled = True
         self._spooled_max = max(self._spooled_max, items[-1].seq)
         await self._sync_spool()
-        await self._spool.rotate_if_full()
+        try:
+            await self._spool.rotate_if_full()
+        except OSError as exc:
+            self._spool_error("spool rotation failed", exc)
+        return True
 
     async def _sync_spool(self) -> None:
         covered = self._spooled_max
         try:
             await self._spool.sync()
         except OSError as exc:
-            self._spool_ok = False
-            self._last_error = f"spool fsync failed: {exc}"
-            log.error("journal_spool_failed", error=str(exc))
+            self._spool_error("spool fsync failed", exc)
             return
         self._spool_ok = True
         self._advance(covered)
 
-    def _spool_failed(self, exc: OSError, items: Sequence[_Item]) -> None:
-        # Disk full or similar: keep the records in memory (over the bound) rather
-        # than lose them; the database path may still take them.
+    def _spool_error(self, what: str, exc: OSError) -> None:
+        # Disk full or similar. Records stay in memory (over the bound if need be)
+        # rather than being lost; the database path may still take them.
+        if self._spool_ok:
+            log.error("journal_spool_failed", error=f"{what}: {exc}")
         self._spool_ok = False
-        self._last_error = f"spool write failed: {exc}"
-        log.error("journal_spool_failed", error=str(exc), records=len(items))
-        self._queue.extendleft(reversed(items))
+        self._last_error = f"{what}: {exc}"
         self._retry_at = asyncio.get_running_loop().time() + self._backoff
+        self._notify()
 
     def _spill(self, item: _Item) -> None:
         """Queue full: move inflight + queue + item to the spool, in order."""
@@ -341,23 +357,22 @@ class Journal:
 
     async def _replay(self) -> bool:
         """Replay sealed segments oldest first; False if the database failed."""
+        total = 0
         try:
             await self._spool.seal()
+            self._advance(self._spooled_max)
+            for segment in self._spool.sealed():
+                records, bad = await self._spool.read(segment)
+                await self._reject(bad)
+                for start in range(0, len(records), self._batch_size):
+                    if not await self._insert(records[start : start + self._batch_size]):
+                        return False
+                await self._spool.remove(segment)
+                total += segment.records
+                self._notify()
         except OSError as exc:
-            self._spool_ok = False
-            self._last_error = f"spool fsync failed: {exc}"
+            self._spool_error("spool replay failed", exc)
             return False
-        self._advance(self._spooled_max)
-        total = 0
-        for segment in self._spool.sealed():
-            records, bad = await self._spool.read(segment)
-            await self._reject(bad)
-            for start in range(0, len(records), self._batch_size):
-                if not await self._insert(records[start : start + self._batch_size]):
-                    return False
-            await self._spool.remove(segment)
-            total += segment.records
-            self._notify()
         if total:
             log.info("journal_spool_replayed", records=total)
         return True
@@ -429,6 +444,7 @@ class Journal:
     def _mark_up(self) -> None:
         if not self._database_ok:
             log.info("journal_database_back")
+            self._retry_at = 0.0  # replay the spool now
         self._database_ok = True
         self._backoff = self._retry_initial
 
