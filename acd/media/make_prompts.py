@@ -3,9 +3,10 @@
 Run ``python tools/make_prompts.py`` (or ``python -m acd.media.make_prompts``) from the
 repository root.  For every clip in :data:`TEXTS` it runs ``espeak-ng`` (voice ``cmn``
 for Mandarin, ``en`` for English), resamples to 8 kHz (``sox -D`` if installed: no
-dither, so rebuilds are byte-identical; else our own windowed-sinc resampler), trims leading/trailing silence, normalises the peak and
-writes 8 kHz µ-law (``.ulaw``, 8 KB per second).  Hold music is *synthesised* (a soft
-pentatonic arpeggio over a I–vi–IV–V progression), never sampled.
+dither, so rebuilds are byte-identical; else our own windowed-sinc resampler), trims
+leading/trailing silence, normalises the peak and writes 8 kHz µ-law (``.ulaw``,
+8 KB per second).  Hold music is *synthesised* (soft arpeggios over a I–vi–IV–V
+progression), never sampled.
 
 Without ``espeak-ng`` the build falls back to generated tones: greeting and thank-you
 become tone patterns, speech clips are not written (announcements then raise
@@ -35,7 +36,11 @@ VOICES = {"zh": "cmn", "en": "en"}
 _SPEED = {"zh": 165, "en": 160}
 
 _ZH_DIGITS = "零一二三四五六七八九"
-_EN_NUMBERS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]
+_EN_NUMBERS = [
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
+    "eighteen", "nineteen",
+]
 _EN_TENS = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
 
 TEXTS: dict[str, dict[str, str]] = {
