@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import ipaddress
 from pathlib import Path
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     BaseModel,
@@ -55,6 +55,9 @@ def _split_list(value: Any) -> Any:
     return value
 
 
+DigestAlgorithm = Literal["SHA-256", "MD5"]
+
+
 class AuthFailureLimit(Section):
     """Digest failures tolerated per source address within a sliding window."""
 
@@ -86,8 +89,21 @@ class SipSettings(Section):
     #: OPTIONS ping to each registered contact every N seconds; 0 = off.
     qualify_interval: float = Field(default=30.0, ge=0)
     auth_failure_limit: AuthFailureLimit = AuthFailureLimit()
+    #: Digest challenges offered, in order (RFC 8760: a UA answers the first it supports).
+    #: Some UAs (sipp, old pjsip builds) only read the first challenge and only know MD5:
+    #: list MD5 alone or first for them.
+    digest_algorithms: Annotated[tuple[DigestAlgorithm, ...], NoDecode] = Field(
+        default=("SHA-256", "MD5"), min_length=1
+    )
 
-    _split = field_validator("listen", mode="before")(_split_list)
+    _split = field_validator("listen", "digest_algorithms", mode="before")(_split_list)
+
+    @field_validator("advertised_address")
+    @classmethod
+    def _real_port(cls, value: HostPort | None) -> HostPort | None:
+        if value is not None and value.port == 0:
+            raise ValueError("port 0 is out of range for an advertised address (1-65535)")
+        return value
 
     @field_validator("listen")
     @classmethod

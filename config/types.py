@@ -184,7 +184,9 @@ class HostPort(_StringValue):
             raise ValueError("empty host")
         return cls(
             _parse_host(host, ip_only=False),
-            None if port is None else _parse_port(port, allow_zero=False),
+            # Port 0 (a free port, for tests) is allowed here; where a real port is
+            # needed (the advertised address) the section says so.
+            None if port is None else _parse_port(port, allow_zero=True),
         )
 
     def __str__(self) -> str:

@@ -6,10 +6,12 @@ tests never race for ports and never sleep: they wait for the file, or for sipp 
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -52,6 +54,8 @@ def make_config(
             "listen": ["udp:127.0.0.1:0", "tcp:127.0.0.1:0"],
             "domain": DOMAIN,
             "qualify_interval": 0,
+            # sipp reads only the first challenge and knows only MD5.
+            "digest_algorithms": ["MD5"],
         },
         "http": {"listen": "127.0.0.1:0"},
         "database": {"url": database_url, "spool_dir": str(tmp / "spool")},
@@ -146,10 +150,30 @@ class SippResult:
     errors: str
 
     def explain(self) -> str:
-        return f"sipp exit {self.returncode}\n--- stdout ---\n{self.output[-3000:]}\n--- errors ---\n{self.errors[-3000:]}"
+        return (
+            f"sipp exit {self.returncode}\n--- stdout ---\n{self.output[-3000:]}"
+            f"\n--- errors ---\n{self.errors[-3000:]}"
+        )
 
 
-def run_sipp(
+def free_port(transport: str = "udp") -> int:
+    """A port free right now on 127.0.0.1 (sipp writes its port into Via and Contact, so
+    it must be told one; ``-p 0`` makes it advertise 5060)."""
+    kind = socket.SOCK_DGRAM if transport == "udp" else socket.SOCK_STREAM
+    with socket.socket(socket.AF_INET, kind) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+_rtp_slot = itertools.count()
+
+
+def _rtp_range() -> list[str]:
+    base = 20000 + (os.getpid() % 50) * 400 + (next(_rtp_slot) % 100) * 4
+    return ["-mp", str(base)]
+
+
+def sipp_command(
     scenario: str,
     target: tuple[str, int],
     tmp: Path,
@@ -158,29 +182,63 @@ def run_sipp(
     calls: int = 1,
     rate: float = 10,
     limit: int = 100,
-    inject: list[list[str]] | None = None,
+    service: str | None = None,
+    auth: tuple[str, str] | None = None,
+    variables: dict[str, str] | None = None,
     extra: list[str] | None = None,
     timeout: float = 60,
-) -> SippResult:
-    """Run one sipp client scenario to completion (``-m calls``), bounded by ``timeout``."""
+    local_port: int | None = None,
+) -> tuple[list[str], Path]:
+    """The argv of one bounded sipp client run (``-m calls``) and its error file."""
     sipp = require_sipp()
-    err_file = tmp / f"{scenario}.{time.monotonic_ns()}.err"
+    tag = f"{scenario}.{time.monotonic_ns()}"
+    err_file = tmp / f"{tag}.err"
     args = [
         sipp, f"{target[0]}:{target[1]}",
         "-sf", str(SCENARIOS / f"{scenario}.xml"),
         "-m", str(calls), "-r", str(rate), "-l", str(limit),
-        "-i", "127.0.0.1", "-p", "0",
+        "-i", "127.0.0.1", "-p", str(local_port or free_port(transport)),
         "-t", "u1" if transport == "udp" else "t1",
         "-nostdin",
         "-timeout", f"{int(timeout)}s", "-timeout_error",
         "-trace_err", "-error_file", str(err_file),
-        "-max_recv_loops", "1000",
+        "-set", "domain", DOMAIN,
+        # sipp binds an RTP socket even for signalling-only scenarios: give each
+        # concurrent process its own range so 60 of them can start at once.
+        *_rtp_range(),
     ]
-    if inject is not None:
-        inf = tmp / f"{scenario}.{time.monotonic_ns()}.csv"
-        inf.write_text("SEQUENTIAL\n" + "".join(";".join(row) + ";\n" for row in inject))
-        args += ["-inf", str(inf)]
+    if service is not None:
+        args += ["-s", service]
+    if auth is not None:
+        args += ["-au", auth[0], "-ap", auth[1]]
+    for name, value in (variables or {}).items():
+        args += ["-set", name, value]
     args += extra or []
-    proc = subprocess.run(args, capture_output=True, timeout=timeout + 30, cwd=tmp)
-    errors = err_file.read_text(errors="replace") if err_file.exists() else ""
-    return SippResult(proc.returncode, proc.stdout.decode(errors="replace"), errors)
+    return args, err_file
+
+
+def run_sipp(scenario: str, target: tuple[str, int], tmp: Path, **kwargs: Any) -> SippResult:
+    """Run one sipp client scenario to completion, bounded by its timeout."""
+    return run_many([(scenario, target, kwargs)], tmp)[0]
+
+
+def run_many(
+    runs: list[tuple[str, tuple[str, int], dict[str, Any]]], tmp: Path
+) -> list[SippResult]:
+    """Start several sipp clients at once (e.g. 60 agents' phones) and wait for all."""
+    started = []
+    for scenario, target, kwargs in runs:
+        args, err_file = sipp_command(scenario, target, tmp, **kwargs)
+        timeout = float(kwargs.get("timeout", 60))
+        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=tmp)
+        started.append((proc, err_file, timeout))
+    results = []
+    for proc, err_file, timeout in started:
+        try:
+            out, _ = proc.communicate(timeout=timeout + 30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, _ = proc.communicate()
+        errors = err_file.read_text(errors="replace") if err_file.exists() else ""
+        results.append(SippResult(proc.returncode, out.decode(errors="replace"), errors))
+    return results

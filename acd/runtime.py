@@ -1,0 +1,117 @@
+"""The one timer of the process, and the clock every core is fed.
+
+Cores (`sip/`, `queueing/`) never read the clock: the runtime passes ``now`` — wall-clock
+seconds (``time.time()``), because bindings, nonces and call records are stored with absolute
+times that a standby must understand. Every core exposes ``next_deadline()`` (or
+``get_timer()``) and ``handle_timer(now)``; the runtime keeps a single ``loop.call_at`` armed
+for the earliest deadline of all of them (aioquic style), and after every input and every
+timer it runs the flush hooks that move the cores' outputs to sockets and the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+from acd.logging import get_logger
+
+__all__ = ["Clock", "Runtime", "Timed"]
+
+Clock = Callable[[], float]
+log = get_logger("acd.runtime")
+
+
+class Timed(Protocol):
+    def next_deadline(self) -> float | None: ...
+
+    def handle_timer(self, now: float) -> object: ...
+
+
+class Runtime:
+    def __init__(self, clock: Clock = time.time) -> None:
+        self.clock = clock
+        self._loop = asyncio.get_running_loop()
+        self._timed: list[Timed] = []
+        self._flushers: list[Callable[[float], bool]] = []
+        self._handle: asyncio.TimerHandle | None = None
+        self._armed_for: float | None = None
+        self._in_step = False
+
+    def now(self) -> float:
+        return self.clock()
+
+    def add_timed(self, core: Timed) -> None:
+        self._timed.append(core)
+
+    def add_flusher(self, flush: Callable[[float], bool]) -> None:
+        """``flush(now)`` runs after every input and timer, in registration order, and
+        returns whether it moved anything (then every flusher runs again)."""
+        self._flushers.append(flush)
+
+    def step(self, work: Callable[[float], None] | None = None) -> None:
+        """Run ``work(now)`` (an input to a core), then flush every core and re-arm."""
+        now = self.clock()
+        outer = not self._in_step
+        self._in_step = True
+        try:
+            if work is not None:
+                work(now)
+            if outer:
+                self._flush(now)
+        finally:
+            if outer:
+                self._in_step = False
+                self._rearm()
+
+    def _flush(self, now: float) -> None:
+        # A flusher may feed another core (a registrar event reaching the router, the
+        # router's offer becoming an INVITE); repeat until nothing moves, bounded so a bug
+        # cannot spin forever.
+        for _ in range(16):
+            moved = False
+            for flush in self._flushers:
+                try:
+                    moved = flush(now) or moved
+                except Exception:
+                    log.exception("flush_failed", flusher=getattr(flush, "__qualname__", "?"))
+            if not moved:
+                return
+        log.error("flush_not_settling")
+
+    def _fire(self) -> None:
+        self._handle = None
+        self._armed_for = None
+
+        def expire(now: float) -> None:
+            for core in self._timed:
+                deadline = core.next_deadline()
+                if deadline is not None and deadline <= now:
+                    try:
+                        core.handle_timer(now)
+                    except Exception:
+                        log.exception("timer_failed", core=type(core).__name__)
+
+        self.step(expire)
+
+    def _rearm(self) -> None:
+        deadlines = [d for core in self._timed if (d := core.next_deadline()) is not None]
+        if not deadlines:
+            if self._handle is not None:
+                self._handle.cancel()
+                self._handle = self._armed_for = None
+            return
+        deadline = min(deadlines)
+        if self._armed_for == deadline and self._handle is not None:
+            return
+        if self._handle is not None:
+            self._handle.cancel()
+        delay = max(0.0, deadline - self.clock())
+        self._armed_for = deadline
+        self._handle = self._loop.call_at(self._loop.time() + delay, self._fire)
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
