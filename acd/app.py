@@ -137,14 +137,21 @@ class Application:
             self.sip, settings, JournalBindingStore(self.journal, runtime.now), aliases=aliases
         )
         rows = await load_bindings(self.db.pool, _utc(now))
-        runtime.step(lambda n: self.registration.restore([_binding(r) for r in rows], n)
-                     if self.registration else None)
+        runtime.step(
+            lambda n: (
+                self.registration.restore([_binding(r) for r in rows], n)
+                if self.registration
+                else None
+            )
+        )
         self.sip.handlers["OPTIONS"] = self._on_options
 
-        readiness = Readiness({
-            "sip": lambda: (bool(listeners), f"{len(listeners)} listeners"),
-            "store": self._store_ready,
-        })
+        readiness = Readiness(
+            {
+                "sip": lambda: (bool(listeners), f"{len(listeners)} listeners"),
+                "store": self._store_ready,
+            }
+        )
         http = settings.http.listen
         self.http = HttpServer(
             create_app(self.registry, readiness), http.host.strip("[]"), http.port or 0
@@ -168,8 +175,10 @@ class Application:
         if self.ready_file is None or self.sip is None or self.http_address is None:
             return
         info = {
-            "sip": [{"transport": lst.transport, "host": lst.host, "port": lst.port}
-                    for lst in self.sip.listeners],
+            "sip": [
+                {"transport": lst.transport, "host": lst.host, "port": lst.port}
+                for lst in self.sip.listeners
+            ],
             "http": f"http://{self.http_address[0]}:{self.http_address[1]}",
             "pid": os.getpid(),
         }

@@ -81,8 +81,9 @@ class RegistrationService:
             nonce_ttl=sipcfg.nonce_ttl,
             algorithms=sipcfg.digest_algorithms,
         )
-        limiter = FailureLimiter(sipcfg.auth_failure_limit.failures,
-                                 sipcfg.auth_failure_limit.window)
+        limiter = FailureLimiter(
+            sipcfg.auth_failure_limit.failures, sipcfg.auth_failure_limit.window
+        )
         self.registrar = Registrar(
             self.domain,
             authenticator,
@@ -151,9 +152,13 @@ class RegistrationService:
                 if persist and self.store is not None:
                     self.store.save_binding(binding)
                 if isinstance(event, BindingAdded):
-                    log.info("agent_registered", agent_id=self._user(binding),
-                             contact=binding.contact, expires_at=round(binding.expires_at),
-                             user_agent=binding.user_agent)
+                    log.info(
+                        "agent_registered",
+                        agent_id=self._user(binding),
+                        contact=binding.contact,
+                        expires_at=round(binding.expires_at),
+                        user_agent=binding.user_agent,
+                    )
                     if self.qualifier is not None and binding.key not in self.qualifier:
                         self.qualifier.add(binding.key, now)
                 self._update_reachability(self._user(binding), now)
@@ -163,12 +168,20 @@ class RegistrationService:
                     self.store.remove_binding(binding)
                 if self.qualifier is not None:
                     self.qualifier.remove(binding.key)
-                log.info("agent_unregistered", agent_id=self._user(binding),
-                         contact=binding.contact, reason=event.reason.value)
+                log.info(
+                    "agent_unregistered",
+                    agent_id=self._user(binding),
+                    contact=binding.contact,
+                    reason=event.reason.value,
+                )
                 self._update_reachability(self._user(binding), now)
             elif isinstance(event, AuthFailed):
-                log.warning("sip_auth_failed", username=event.username, reason=event.reason,
-                            source=f"{event.source.host}:{event.source.port}")
+                log.warning(
+                    "sip_auth_failed",
+                    username=event.username,
+                    reason=event.reason,
+                    source=f"{event.source.host}:{event.source.port}",
+                )
 
     def _user(self, binding: Binding) -> str:
         user = binding.aor.removeprefix("sip:").partition("@")[0]
@@ -209,14 +222,21 @@ class RegistrationService:
 
         self.sip.request(request, dest, now, done)
 
-    def _qualified(self, events: list[ContactReachable[tuple[str, str]]
-                                      | ContactUnreachable[tuple[str, str]]], now: float) -> None:
+    def _qualified(
+        self,
+        events: list[ContactReachable[tuple[str, str]] | ContactUnreachable[tuple[str, str]]],
+        now: float,
+    ) -> None:
         for event in events:
             aor = event.contact_key[0]
             agent_id = aor.removeprefix("sip:").partition("@")[0]
             if isinstance(event, ContactUnreachable):
-                log.warning("contact_unreachable", agent_id=agent_id, contact=event.contact_key[1],
-                            failures=event.failures)
+                log.warning(
+                    "contact_unreachable",
+                    agent_id=agent_id,
+                    contact=event.contact_key[1],
+                    failures=event.failures,
+                )
             else:
                 log.info("contact_reachable", agent_id=agent_id, contact=event.contact_key[1])
             self._update_reachability(agent_id, now)

@@ -83,8 +83,12 @@ class SipService:
         self.runtime.add_timed(self)
         self.runtime.add_flusher(self.flush)
         for listener in self.listeners:
-            log.info("sip_listening", transport=listener.transport, host=listener.host,
-                     port=listener.port)
+            log.info(
+                "sip_listening",
+                transport=listener.transport,
+                host=listener.host,
+                port=listener.port,
+            )
         return self.listeners
 
     async def close(self) -> None:
@@ -106,15 +110,17 @@ class SipService:
             self.runtime.step(lambda now: endpoint.receive(data, source, now))
 
     def _on_transport_error(self, dest: Address, reason: str) -> None:
-        log.warning("sip_transport_error", dest=f"{dest.transport}:{dest.host}:{dest.port}",
-                    reason=reason)
+        log.warning(
+            "sip_transport_error", dest=f"{dest.transport}:{dest.host}:{dest.port}", reason=reason
+        )
         endpoint = self.endpoint
         if endpoint is not None:
             self.runtime.step(lambda now: endpoint.transport_error(dest, now))
 
     # -- outputs to the TU -----------------------------------------------------------------
-    def request(self, request: Request, dest: Address, now: float,
-                callback: ClientCallback | None = None) -> TransactionKey:
+    def request(
+        self, request: Request, dest: Address, now: float, callback: ClientCallback | None = None
+    ) -> TransactionKey:
         assert self.endpoint is not None
         key = self.endpoint.send_request(request, dest, now)
         if callback is not None:
@@ -157,12 +163,14 @@ class SipService:
             try:
                 handler(event, now)
             except Exception:
-                log.exception("sip_handler_failed", method=event.request.method,
-                              call_id=event.request.call_id)
+                log.exception(
+                    "sip_handler_failed", method=event.request.method, call_id=event.request.call_id
+                )
                 self.respond(event.key, make_response(event.request, 500), now)
         elif isinstance(event, ResponseReceived):
-            self._client(event.key, ClientOutcome(event.key, event.response.status,
-                                                  event.response), now)
+            self._client(
+                event.key, ClientOutcome(event.key, event.response.status, event.response), now
+            )
         elif isinstance(event, TransactionTimedOut):
             if event.key.is_client:
                 self._client(event.key, ClientOutcome(event.key, 408), now)
@@ -175,8 +183,12 @@ class SipService:
             if self.dialog_handler is not None:
                 self.dialog_handler(event, now)
         elif isinstance(event, MessageRejected):
-            log.warning("sip_message_rejected", reason=event.reason, status=event.status,
-                        source=f"{event.source.transport}:{event.source.host}:{event.source.port}")
+            log.warning(
+                "sip_message_rejected",
+                reason=event.reason,
+                status=event.status,
+                source=f"{event.source.transport}:{event.source.host}:{event.source.port}",
+            )
 
     def _client(self, key: TransactionKey, outcome: ClientOutcome, now: float) -> None:
         callback = self._callbacks.get(key)

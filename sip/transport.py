@@ -190,9 +190,7 @@ class SipTransport:
     async def _connect(self, dest: Address) -> None:
         try:
             await asyncio.wait_for(
-                self._loop.create_connection(
-                    lambda: _Tcp(self), _sock_host(dest.host), dest.port
-                ),
+                self._loop.create_connection(lambda: _Tcp(self), _sock_host(dest.host), dest.port),
                 TCP_CONNECT_TIMEOUT,
             )
         except (OSError, TimeoutError) as exc:

@@ -204,6 +204,26 @@ class PromptLibrary:
         self._cache[key] = found
         return found
 
+    def preload(self, languages: Iterable[str] = LANGUAGES) -> list[str]:
+        """Load (and µ-law/A-law encode) every prompt and clip now, not on a call's
+        first use; return the ``missing-clip`` messages instead of raising."""
+        problems: list[str] = []
+        for name in FALLBACK_TONES:
+            for lang in languages:
+                self._warm(self.prompt(name, None if name == "hold" else lang))
+        for lang in languages:
+            for name in CLIPS[lang]:
+                try:
+                    self._warm(self.clip(lang, name))
+                except PromptError as exc:
+                    problems.append(str(exc))
+        return problems
+
+    @staticmethod
+    def _warm(prompt: Prompt) -> None:
+        for codec in CODECS:
+            prompt.encoded(codec)
+
     def load_file(self, path: str | Path, name: str | None = None) -> Prompt:
         """A prompt file configured for a queue (validated once, then cached)."""
         p = Path(path).resolve()

@@ -17,8 +17,13 @@ def _agent_run(agent: str, acd: RunningAcd, transport: str = "udp", **kw: object
     return (
         "register",
         acd.sip(transport),
-        {"service": agent, "auth": (agent, agent_password(agent)), "transport": transport,
-         "timeout": 30, **kw},
+        {
+            "service": agent,
+            "auth": (agent, agent_password(agent)),
+            "transport": transport,
+            "timeout": 30,
+            **kw,
+        },
     )
 
 
@@ -48,8 +53,12 @@ def test_register_over_tcp(acd: RunningAcd, work: Path) -> None:
 def test_bad_credentials_rejected(acd: RunningAcd, work: Path, user: str, password: str) -> None:
     before = len(acd.events("sip_auth_failed"))
     result = run_sipp(
-        "register_wrong_password", acd.sip(), work,
-        service=user, auth=(user, password), timeout=20,
+        "register_wrong_password",
+        acd.sip(),
+        work,
+        service=user,
+        auth=(user, password),
+        timeout=20,
     )
     assert result.returncode == 0, result.explain()
     failures = acd.events("sip_auth_failed")[before:]
@@ -61,8 +70,9 @@ def test_retransmissions_absorbed_under_packet_loss(acd: RunningAcd, work: Path)
     """sipp drops 10% of the messages it sends and receives; its timers retransmit and the
     ACD must answer each retransmission from the transaction, never twice as new work."""
     agents = AGENTS[:12]
-    runs = [_agent_run(a, acd, calls=4, rate=20, extra=["-lost", "10"])
-            for i, a in enumerate(agents)]
+    runs = [
+        _agent_run(a, acd, calls=4, rate=20, extra=["-lost", "10"]) for i, a in enumerate(agents)
+    ]
     results = run_many(runs, work)
     failed = [r for r in results if r.returncode != 0]
     assert not failed, failed[0].explain()
@@ -70,6 +80,5 @@ def test_retransmissions_absorbed_under_packet_loss(acd: RunningAcd, work: Path)
 
 @pytest.mark.parametrize("transport", ["udp", "tcp"])
 def test_options_answered(acd: RunningAcd, work: Path, transport: str) -> None:
-    result = run_sipp("options", acd.sip(transport), work, transport=transport, calls=5,
-                      timeout=20)
+    result = run_sipp("options", acd.sip(transport), work, transport=transport, calls=5, timeout=20)
     assert result.returncode == 0, result.explain()
