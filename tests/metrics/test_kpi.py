@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -25,7 +26,7 @@ A, B = "general", "elderly"
 
 
 def visit(
-    call: str, outcome: VisitOutcome, wait: float, at: datetime, queue: str = A, **kw: object
+    call: str, outcome: VisitOutcome, wait: float, at: datetime, queue: str = A, **kw: Any
 ) -> QueueVisit:
     return QueueVisit(call_id=call, queue=queue, outcome=outcome, at=at, wait_seconds=wait, **kw)
 
