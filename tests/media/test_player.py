@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import struct
 import time
 from collections.abc import AsyncIterator
@@ -90,7 +91,7 @@ def ramp(frames: int, base: int = 0) -> Prompt:
 
 def check_headers(packets: list[Packet], pt: int) -> None:
     ssrc = packets[0].ssrc
-    for prev, cur in zip(packets, packets[1:], strict=False):
+    for prev, cur in itertools.pairwise(packets):
         assert cur.version == 2 and cur.pt == pt and cur.ssrc == ssrc
         assert cur.seq == (prev.seq + 1) & 0xFFFF, "a frame is missing or reordered"
         assert cur.ts == (prev.ts + 160) & 0xFFFFFFFF
