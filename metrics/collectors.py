@@ -42,6 +42,7 @@ from queueing import (
     OverflowReason,
     QueueView,
     RequirementsRelaxed,
+    is_sip_uri,
 )
 
 from .feed import KpiFeed
@@ -134,8 +135,9 @@ class AcdMetrics:
             "acd_calls_abandoned", "Callers who hung up while queued", ["queue"], registry=r
         )
         self.overflowed = Counter(
-            "acd_calls_overflowed", "Calls sent on from a queue (max wait or no agents)",
-            ["queue", "reason"], registry=r,
+            "acd_calls_overflowed",
+            "Calls sent on from a queue (max wait or no agents), to another queue or out",
+            ["queue", "reason", "destination"], registry=r,
         )
         self.failed = Counter(
             "acd_calls_failed", "Queued calls that failed (media, transport)", ["queue"],
@@ -193,7 +195,8 @@ class AcdMetrics:
                         self.completed, self.relaxed):
             counter.labels(queue)
         for reason in OverflowReason:
-            self.overflowed.labels(queue, reason.value)
+            for destination in ("queue", "external"):
+                self.overflowed.labels(queue, reason.value, destination)
         for end in OfferEndReason:
             self.offers.labels(queue, end.value)
         for gauge in (self.waiting, self.ringing, self.longest_wait):
@@ -214,7 +217,8 @@ class AcdMetrics:
             elif isinstance(event, CallAbandoned):
                 self.abandoned.labels(event.queue).inc()
             elif isinstance(event, CallOverflowed):
-                self.overflowed.labels(event.queue, event.reason.value).inc()
+                destination = "external" if is_sip_uri(event.target) else "queue"
+                self.overflowed.labels(event.queue, event.reason.value, destination).inc()
             else:
                 self.failed.labels(event.queue).inc()
         elif isinstance(event, CallCompleted):

@@ -90,7 +90,8 @@ def test_known_label_sets_start_at_zero() -> None:
     get = registry.get_sample_value
     for q in Q:
         assert get("acd_calls_offered_total", {"queue": q}) == 0.0
-        assert get("acd_calls_overflowed_total", {"queue": q, "reason": "no-agents"}) == 0.0
+        assert get("acd_calls_overflowed_total", {"queue": q, "reason": "no-agents",
+                                                   "destination": "external"}) == 0.0
         assert get("acd_call_wait_seconds_bucket",
                    {"queue": q, "outcome": "abandoned", "le": "15.0"}) == 0.0
         assert get("acd_queue_calls_waiting", {"queue": q}) == 0.0
@@ -109,7 +110,8 @@ def test_event_counters_and_wait_histogram() -> None:
     assert get("acd_calls_offered_total", {"queue": "elderly"}) == 2
     assert get("acd_calls_answered_total", {"queue": "general"}) == 1
     assert get("acd_calls_abandoned_total", {"queue": "general"}) == 1
-    assert get("acd_calls_overflowed_total", {"queue": "general", "reason": "max-wait"}) == 1
+    assert get("acd_calls_overflowed_total", {"queue": "general", "reason": "max-wait",
+                                               "destination": "queue"}) == 1
     assert get("acd_calls_failed_total", {"queue": "elderly"}) == 1
     assert get("acd_calls_completed_total", {"queue": "general"}) == 1
     assert get("acd_agent_offers_total", {"queue": "general", "result": "no-answer"}) == 1
