@@ -23,6 +23,7 @@ from prometheus_client import CollectorRegistry
 from acd.http import HttpServer, Readiness, create_app
 from acd.logging import get_logger
 from acd.registration import RegistrationService
+from acd.routing import RoutingService
 from acd.runtime import Runtime
 from acd.sipservice import SipService
 from acd.store import (
@@ -107,6 +108,7 @@ class Application:
     runtime: Runtime | None = None
     sip: SipService | None = None
     registration: RegistrationService | None = None
+    routing: RoutingService | None = None
     http: HttpServer | None = None
     http_address: tuple[str, int] | None = None
 
@@ -136,6 +138,9 @@ class Application:
         self.registration = RegistrationService(
             self.sip, settings, JournalBindingStore(self.journal, runtime.now), aliases=aliases
         )
+        self.routing = routing = RoutingService(runtime, settings)
+        runtime.step(routing.start)
+        self.registration.listeners.append(routing.on_reachability)
         rows = await load_bindings(self.db.pool, _utc(now))
         runtime.step(
             lambda n: (
