@@ -77,7 +77,7 @@ def router_from_settings(settings: Settings, *, seed: int = 0) -> Router:
             name=a.name,
             skills=dict(a.skills),
             tiers=(
-                {name: Tier(t.level, t.position) for name, t in a.queues.items()}
+                {name: Tier(level=t.level, position=t.position) for name, t in a.queues.items()}
                 if a.queues
                 else {name: Tier() for name in all_queues}
             ),
