@@ -6,6 +6,7 @@ on failure it raises ``ConfigError`` whose ``lines`` name each problem with its 
 line or environment variable.
 """
 
+from config.kpi import KpiSettings, ServiceLevelVariant
 from config.loader import ConfigError, load_settings, read_example
 from config.models import Settings, env_overrides
 from config.routing import (
@@ -44,6 +45,7 @@ __all__ = [
     "FeatureCodes",
     "HostPort",
     "HttpSettings",
+    "KpiSettings",
     "ListenAddress",
     "LogFormat",
     "LoggingSettings",
@@ -54,6 +56,7 @@ __all__ = [
     "RelaxStep",
     "Role",
     "Settings",
+    "ServiceLevelVariant",
     "SipSettings",
     "Strategy",
     "Transport",

@@ -25,6 +25,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from config.kpi import KpiSettings
 from config.routing import (
     DEFAULT_PAUSE_REASONS,
     AgentSettings,
@@ -69,6 +70,7 @@ class Settings(BaseSettings):
     http: HttpSettings = HttpSettings()
     database: DatabaseSettings = DatabaseSettings()
     logging: LoggingSettings = LoggingSettings()
+    kpi: KpiSettings = KpiSettings()
     timezone: str = Field(default="Asia/Shanghai")
 
     _pause = field_validator("pause_reasons")(_pause_reasons)

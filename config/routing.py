@@ -188,6 +188,15 @@ class QueueSettings(Section):
     media: Media = Media.ANNOUNCE
     prompts: Prompts = Prompts()
 
+    @field_validator("name")
+    @classmethod
+    def _not_reserved(cls, value: str) -> str:
+        if value.startswith("_"):
+            raise ValueError(
+                f"{value!r}: queue names starting with '_' are reserved (metrics use '_all')"
+            )
+        return value
+
     @field_validator("numbers", mode="before")
     @classmethod
     def _one_number(cls, value: Any) -> Any:
