@@ -159,7 +159,7 @@ class Application:
         )
         http = settings.http.listen
         self.http = HttpServer(
-            create_app(self.registry, readiness), http.host.strip("[]"), http.port or 0
+            create_app(self.registry, readiness, self), http.host.strip("[]"), http.port or 0
         )
         self.http_address = await self.http.start()
         log.info("http_listening", host=self.http_address[0], port=self.http_address[1])

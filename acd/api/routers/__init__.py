@@ -1,0 +1,7 @@
+"""Routers of the supervisor API, one module per resource."""
+
+from .agents import agents_router
+from .kpi import kpi_router
+from .queues import queues_router
+
+__all__ = ["agents_router", "kpi_router", "queues_router"]
