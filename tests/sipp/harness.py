@@ -267,3 +267,136 @@ def run_many(
         errors = err_file.read_text(errors="replace") if err_file.exists() else ""
         results.append(SippResult(proc.returncode, out.decode(errors="replace"), errors))
     return results
+
+
+# -- additions for the transport / digest / qualify wire tests ------------------------------
+
+
+def sip_section(**overrides: Any) -> dict[str, Any]:
+    """The ``sip`` section `make_config` writes, with ``overrides`` applied (pass it as
+    ``extra={"sip": sip_section(...)}``)."""
+    section: dict[str, Any] = {
+        "listen": ["udp:127.0.0.1:0", "tcp:127.0.0.1:0"],
+        "domain": DOMAIN,
+        "qualify_interval": 0,
+        "digest_algorithms": ["MD5"],
+    }
+    section.update(overrides)
+    return section
+
+
+def free_port_both(host: str = "127.0.0.1", attempts: int = 50) -> int:
+    """A port free right now for both UDP and TCP on ``host`` (for one listener pair that
+    shares a port): bind both, close both."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    for _ in range(attempts):
+        with socket.socket(family, socket.SOCK_DGRAM) as udp:
+            udp.bind((host, 0))
+            port = int(udp.getsockname()[1])
+            with socket.socket(family, socket.SOCK_STREAM) as tcp:
+                try:
+                    tcp.bind((host, port))
+                except OSError:
+                    continue
+                return port
+    raise RuntimeError(f"no port free for both UDP and TCP on {host}")
+
+
+def has_ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as sock:
+            sock.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+def wait_for(predicate: Any, timeout: float, what: str, interval: float = 0.05) -> Any:
+    """Poll ``predicate()`` until it returns something truthy (returned) or fail after
+    ``timeout`` seconds with ``what`` in the message."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(interval)  # polling a log file, bounded by the deadline
+
+
+def wait_for_event(
+    acd: RunningAcd, name: str, timeout: float, *, after: int = 0, **match: Any
+) -> dict[str, Any]:
+    """The first log event ``name`` (from index ``after`` on) whose fields equal ``match``."""
+
+    def found() -> dict[str, Any] | None:
+        for record in acd.events(name)[after:]:
+            if all(record.get(k) == v for k, v in match.items()):
+                return record
+        return None
+
+    return wait_for(found, timeout, f"{name} {match}")  # type: ignore[no-any-return]
+
+
+@contextmanager
+def sipp_server(
+    scenario: str, tmp: Path, port: int, *, host: str = "127.0.0.1", transport: str = "udp"
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A sipp UAS (e.g. an agent's phone answering OPTIONS) on ``host:port`` until the block
+    ends; stop it early with `stop_process`."""
+    sipp = require_sipp()
+    args = [
+        sipp,
+        "-sf",
+        str(SCENARIOS / f"{scenario}.xml"),
+        "-i",
+        host,
+        "-p",
+        str(port),
+        "-t",
+        "u1" if transport == "udp" else "t1",
+        "-nostdin",
+        "-trace_err",
+        "-error_file",
+        str(tmp / f"{scenario}.{port}.{time.monotonic_ns()}.err"),
+        *_rtp_range(),
+    ]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp)
+    try:
+        yield proc
+    finally:
+        stop_process(proc)
+
+
+def stop_process(proc: subprocess.Popen[bytes], timeout: float = 10) -> None:
+    """SIGTERM one process we started (by its pid), SIGKILL if it lingers."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def udp_port_bound(port: int, host: str = "127.0.0.1") -> bool:
+    """True when something already holds UDP ``host:port`` (a sipp UAS has started)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+@contextmanager
+def fresh_database(pg_server: Any) -> Iterator[str]:
+    """A new empty database on the session's server for one ACD (or one restart pair)."""
+    from tests import pg
+
+    url = pg._in_thread(lambda: pg.create_database(pg_server))
+    try:
+        yield url
+    finally:
+        pg._in_thread(lambda: pg.drop_database(pg_server, url))
