@@ -22,6 +22,7 @@ from prometheus_client import CollectorRegistry
 
 from acd.http import HttpServer, Readiness, create_app
 from acd.logging import get_logger
+from acd.observability import Observability
 from acd.registration import RegistrationService
 from acd.routing import RoutingService
 from acd.runtime import Runtime
@@ -109,6 +110,7 @@ class Application:
     sip: SipService | None = None
     registration: RegistrationService | None = None
     routing: RoutingService | None = None
+    observability: Observability | None = None
     http: HttpServer | None = None
     http_address: tuple[str, int] | None = None
 
@@ -139,6 +141,13 @@ class Application:
             self.sip, settings, JournalBindingStore(self.journal, runtime.now), aliases=aliases
         )
         self.routing = routing = RoutingService(runtime, settings)
+        # Metrics, exact KPIs (rebuilt from the journal) and the journal itself observe
+        # every routing event from the very first one (docs/metrics.md).
+        self.observability = await Observability.start(
+            settings, self.registry, runtime, routing, self.journal, self.db.pool,
+            sip_stats=self._sip_stats, transactions_alive=self._transactions_alive,
+            registered=self.registration.is_reachable,
+        )
         runtime.step(routing.start)
         self.registration.listeners.append(routing.on_reachability)
         rows = await load_bindings(self.db.pool, _utc(now))
@@ -165,6 +174,19 @@ class Application:
         log.info("http_listening", host=self.http_address[0], port=self.http_address[1])
         self._write_ready()
         log.info("acd_ready", agents=len(settings.agents), queues=len(settings.queues))
+
+    @property
+    def kpi_provider(self) -> Any:
+        """The exact KPI figures now (``Observability.kpi_snapshot``) for the API."""
+        return None if self.observability is None else self.observability.kpi_snapshot
+
+    def _sip_stats(self) -> Any:
+        assert self.sip is not None and self.sip.endpoint is not None
+        return self.sip.endpoint.stats
+
+    def _transactions_alive(self) -> int:
+        assert self.sip is not None and self.sip.endpoint is not None
+        return int(self.sip.endpoint.live_transactions)
 
     def _store_ready(self) -> tuple[bool, str]:
         if self.journal is None:
@@ -198,6 +220,8 @@ class Application:
                 await self.http.close()
         if self.sip is not None:
             await self.sip.close()
+        if self.observability is not None and self.runtime is not None:
+            self.observability.close(self.runtime.now())
         if self.runtime is not None:
             self.runtime.close()
         if self.journal is not None:
