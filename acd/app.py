@@ -20,8 +20,10 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
+from acd.calls import CallControl, PlayerMedia
 from acd.http import HttpServer, Readiness, create_app
 from acd.logging import get_logger
+from acd.media import MediaPlayer, PortRange, PromptLibrary
 from acd.observability import Observability
 from acd.registration import RegistrationService
 from acd.routing import RoutingService
@@ -113,6 +115,8 @@ class Application:
     observability: Observability | None = None
     http: HttpServer | None = None
     http_address: tuple[str, int] | None = None
+    player: MediaPlayer | None = None
+    calls: CallControl | None = None
 
     async def start(self) -> None:
         settings = self.settings
@@ -159,6 +163,14 @@ class Application:
             )
         )
         self.sip.handlers["OPTIONS"] = self._on_options
+        # Call control (docs/calls.md): inbound INVITEs, agent legs, feature codes.
+        mcfg = settings.media
+        self.player = MediaPlayer(PortRange(mcfg.port_min, mcfg.port_max, mcfg.bind_host))
+        media = PlayerMedia(
+            self.player, PromptLibrary(), runtime, settings, mcfg.advertised_host or advertised.host
+        )
+        self.calls = CallControl(self.sip, routing, self.registration, settings, media, runtime)
+        self.calls.install()
 
         readiness = Readiness(
             {
@@ -218,6 +230,8 @@ class Application:
         if self.http is not None:
             with contextlib.suppress(Exception):
                 await self.http.close()
+        if self.player is not None:
+            await self.player.close()
         if self.sip is not None:
             await self.sip.close()
         if self.observability is not None and self.runtime is not None:

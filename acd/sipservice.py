@@ -138,6 +138,16 @@ class SipService:
             return False
         return True
 
+    def cancel(self, key: TransactionKey, now: float, reason: str | None = None) -> bool:
+        """CANCEL our INVITE ``key`` (§9.1); False when too late (its final is reported)."""
+        assert self.endpoint is not None
+        return self.endpoint.cancel(key, now, reason)
+
+    def send_ack(self, ack: Request, dest: Address, now: float) -> None:
+        """The ACK for a 2xx (§13.2.2.4): no transaction; resend per 2xx retransmission."""
+        assert self.endpoint is not None
+        self.endpoint.send_ack(ack, dest, now)
+
     def via_for(self, transport: str) -> tuple[str, int]:
         return self.advertised.get(transport) or next(iter(self.advertised.values()))
 

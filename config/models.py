@@ -38,6 +38,7 @@ from config.sections import (
     FeatureCodes,
     HttpSettings,
     LoggingSettings,
+    MediaSettings,
     SipSettings,
     TrunkSettings,
 )
@@ -67,6 +68,7 @@ class Settings(BaseSettings):
     queues: tuple[QueueSettings, ...] = ()
     pause_reasons: PauseReasons = DEFAULT_PAUSE_REASONS
     feature_codes: FeatureCodes = FeatureCodes()
+    media: MediaSettings = MediaSettings()
     http: HttpSettings = HttpSettings()
     database: DatabaseSettings = DatabaseSettings()
     logging: LoggingSettings = LoggingSettings()

@@ -17,6 +17,7 @@ from config.types import Code, Level, Name, Number
 __all__ = [
     "DEFAULT_PAUSE_REASONS",
     "AgentSettings",
+    "Language",
     "Media",
     "Prompts",
     "QueueSettings",
@@ -131,6 +132,11 @@ class Media(enum.StrEnum):
     RINGBACK = "ringback"
 
 
+class Language(enum.StrEnum):
+    ZH = "zh"
+    EN = "en"
+
+
 class RelaxStep(Section):
     """After `after` seconds of waiting, loosen the call's requirements."""
 
@@ -187,6 +193,10 @@ class QueueSettings(Section):
     max_no_answers: int = Field(default=3, ge=0)
     media: Media = Media.ANNOUNCE
     prompts: Prompts = Prompts()
+    #: Language of the shipped prompts and spoken announcements (announce mode).
+    language: Language = Language.ZH
+    #: Seconds between position / estimated-wait announcements; 0 = never announce.
+    announce_interval: Seconds = 30.0
 
     @field_validator("name")
     @classmethod

@@ -28,6 +28,7 @@ __all__ = [
     "HttpSettings",
     "LogFormat",
     "LoggingSettings",
+    "MediaSettings",
     "Role",
     "SipSettings",
     "TrunkSettings",
@@ -138,6 +139,39 @@ class SipSettings(Section):
             object.__setattr__(self, "domain", advertised.host)
         if self.realm is None:
             object.__setattr__(self, "realm", self.domain)
+        return self
+
+
+class MediaSettings(Section):
+    """RTP for announcements/music on hold, and dead-call detection of answered calls."""
+
+    #: Address the RTP sockets bind (one even UDP port per announced call).
+    bind_host: str = "0.0.0.0"
+    #: Address written into our SDP (c=); default: the SIP advertised host.
+    advertised_host: str | None = None
+    port_min: int = Field(default=16384, ge=1024, le=65535)
+    port_max: int = Field(default=32767, ge=1024, le=65535)
+    #: RFC 4028 Session-Expires we ask for (seconds, >= Min-SE 90).
+    session_expires: int = Field(default=1800, ge=90)
+    #: In-dialog OPTIONS to a peer without session timers every N seconds; 0 = off.
+    keepalive_interval: float = Field(default=30.0, ge=0)
+
+    @field_validator("bind_host", "advertised_host")
+    @classmethod
+    def _ip(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ipaddress.ip_address(value.strip("[]"))
+            except ValueError:
+                raise ValueError(f"{value!r} is not an IP address") from None
+        return value
+
+    @model_validator(mode="after")
+    def _range(self) -> Self:
+        if self.port_max - self.port_min < 1:
+            raise ValueError(
+                f"port_min ({self.port_min}) must be below port_max ({self.port_max})"
+            )
         return self
 
 

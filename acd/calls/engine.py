@@ -1,0 +1,561 @@
+"""The call-control engine: SIP events in, router commands out; router decisions in, SIP out.
+
+`CallControl` owns every call. Inbound INVITEs are checked (feature code → trunk → queue →
+SDP), answered (announce mode) or left ringing (ringback mode) and handed to the router;
+`OfferCall` rings an agent (`AgentLeg`), `WithdrawOffer` cancels it, `OverflowCall` sends
+the caller elsewhere. Bridging is in `acd.calls.bridge`, feature codes in
+`acd.calls.features`, dead-call detection in `acd.calls.keepalive`.
+
+Race rules: every entry point looks the call up again and checks its state; a call that
+ENDED ignores everything; an agent leg whose offer was withdrawn is CANCELLING and a 2xx
+on it is ACKed and hung up (`AgentLeg`). Handlers never raise for peer behaviour.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import secrets
+from collections.abc import Callable
+
+from acd.logging import bind_context, get_logger
+from acd.registration import RegistrationService
+from acd.routing import RoutingService
+from acd.runtime import Runtime
+from acd.sipservice import ClientOutcome, SipService
+from config import Settings
+from config.routing import Media
+from queueing import OfferCall, OfferFailure, OverflowCall, RoutingError, WithdrawOffer
+from queueing.events import Decision
+from sip.dialog import Dialog, DialogId, DialogTable
+from sip.headers import NameAddress
+from sip.message import Response, make_response
+from sip.offer_answer import negotiate_answer
+from sip.requests import ALLOW, LocalAddress, build_invite, new_call_id
+from sip.sdp import SdpError
+from sip.transaction_events import (
+    AckReceived,
+    AckTimedOut,
+    Address,
+    CancelReceived,
+    Event,
+    RequestReceived,
+    TransactionKey,
+)
+
+from .agent_leg import AgentLeg, LegState, failure_for_status
+from .bridge import Bridge
+from .call import Call, CallState, Mode
+from .events import AgentLegEnded, CallEnded, CallEngineEvent, CallStarted, HangupBy
+from .features import FeatureCall, Features
+from .keepalive import Keepalive
+from .media import CallMedia
+from .timers import Deadlines
+from .wire import SDP, caller_identity, dest_for, parse_sdp, uri_user
+
+__all__ = ["CallControl", "Observer"]
+
+log = get_logger("acd.calls")
+
+Observer = Callable[[CallEngineEvent, float], None]
+Owner = tuple[Call | FeatureCall, AgentLeg | None]
+OVERFLOW_AGENT = "overflow"
+
+
+class CallControl:
+    def __init__(
+        self,
+        sip: SipService,
+        routing: RoutingService,
+        registration: RegistrationService,
+        settings: Settings,
+        media: CallMedia,
+        runtime: Runtime,
+    ) -> None:
+        self.sip = sip
+        self.routing = routing
+        self.router = routing.router
+        self.registration = registration
+        self.settings = settings
+        self.media = media
+        self.domain = settings.sip.domain or "localhost"
+        self.calls: dict[str, Call] = {}
+        self.by_invite: dict[TransactionKey, Call | FeatureCall] = {}
+        self.dialogs = DialogTable()
+        self.owners: dict[DialogId, Owner] = {}
+        self.reinviting: set[DialogId] = set()  # our re-INVITE outstanding (491 on glare)
+        self.deadlines = Deadlines()
+        self.observers: list[Observer] = []
+        self.queues = {q.name: q for q in settings.queues}
+        self.bridge = Bridge(self)
+        self.keepalive = Keepalive(self, settings.media)
+        self.features = Features(self, settings)
+        runtime.add_timed(self.deadlines)
+
+    def install(self) -> None:
+        """Take over INVITE, BYE, UPDATE, in-dialog OPTIONS, CANCEL/ACK and decisions."""
+        sip = self.sip
+        sip.handlers["INVITE"] = self.on_invite
+        sip.handlers["BYE"] = self.on_bye
+        sip.handlers["UPDATE"] = self.on_update
+        self._options = sip.handlers.get("OPTIONS")
+        sip.handlers["OPTIONS"] = self.on_options
+        sip.dialog_handler = self.on_dialog_event
+        self.routing.decision_handler = self.on_decision
+
+    # -- plumbing ---------------------------------------------------------------------
+    def emit(self, event: CallEngineEvent, now: float) -> None:
+        for observe in self.observers:
+            try:
+                observe(event, now)
+            except Exception:
+                log.exception("call_observer_failed", event=type(event).__name__)
+
+    def local(self, transport: str) -> LocalAddress:
+        host, port = self.sip.via_for(transport.lower())
+        hostport = f"[{host}]" if ":" in host else host
+        param = ";transport=tcp" if transport.lower() == "tcp" else ""
+        return LocalAddress(
+            host=host, port=port, transport=transport.upper(),
+            contact=f"sip:acd@{hostport}:{port}{param}",
+        )
+
+    def contact(self, transport: str) -> str:
+        return f"<{self.local(transport).contact}>"
+
+    def add_dialog(self, dialog: Dialog, owner: Owner) -> None:
+        if self.dialogs.get(dialog.id) is None:
+            self.dialogs.add(dialog)
+        self.owners[dialog.id] = owner
+
+    def drop_dialog(self, dialog: Dialog | None) -> None:
+        if dialog is not None:
+            self.dialogs.remove(dialog.id)
+            self.owners.pop(dialog.id, None)
+            self.reinviting.discard(dialog.id)
+
+    def send_in_dialog(
+        self,
+        dialog: Dialog,
+        source: Address | None,
+        method: str,
+        now: float,
+        callback: Callable[[ClientOutcome, float], None] | None = None,
+        *,
+        body: bytes = b"",
+        extra: tuple[tuple[str, str], ...] = (),
+    ) -> None:
+        request = dialog.create_request(
+            method, body=body, content_type=SDP if body else None, extra=extra
+        )
+        self.sip.request(request, dest_for(dialog.remote_target, source), now, callback)
+
+    def bye(self, dialog: Dialog | None, source: Address | None, now: float) -> None:
+        """Hang up a confirmed dialog (no-op when there is none or it already ended)."""
+        if dialog is None or dialog.state.name != "CONFIRMED":
+            self.drop_dialog(dialog)
+            return
+        try:
+            self.send_in_dialog(dialog, source, "BYE", now)
+        except Exception:
+            log.exception("bye_failed", dialog=str(dialog.id))
+        self.drop_dialog(dialog)
+
+    def _reply(self, event: RequestReceived, status: int, now: float,
+               extra: list[tuple[str, str]] | None = None) -> None:
+        self.sip.respond(event.key, make_response(event.request, status, extra=extra), now)
+
+    # -- inbound INVITE ---------------------------------------------------------------
+    def on_invite(self, event: RequestReceived, now: float) -> None:
+        request = event.request
+        if request.to.tag:
+            self.bridge.on_reinvite(event, now)
+            return
+        user = uri_user(request.uri)
+        if self.features.match(user) is not None:
+            self.features.on_invite(event, user, now)
+            return
+        trunk = self._trunk_for(event.source.host)
+        if trunk is None:
+            log.warning("call_refused", status=403, reason="not-a-trunk",
+                        source=f"{event.source.host}:{event.source.port}", dialled=user)
+            self._reply(event, 403, now)
+            return
+        caller, display = caller_identity(request)
+        try:
+            queue = self.router.queue_for_number(user)
+        except RoutingError:
+            self._refuse(event, 404, trunk, caller, user, "unknown-number", now)
+            return
+        try:
+            offer = parse_sdp(request)
+        except SdpError as exc:
+            self._refuse(event, 400 if exc.code != "not-sdp" else 415, trunk, caller, user,
+                         exc.code, now, [("Accept", SDP)])
+            return
+        if offer is None:
+            self._refuse(event, 488, trunk, caller, user, "no-offer", now,
+                         [("Accept", SDP), ("Warning", f'304 {self.domain} "SDP offer required"')])
+            return
+        try:
+            probe = negotiate_answer(offer, local_address="127.0.0.1", local_port=9,
+                                     session_id="1", version=1)
+        except SdpError as exc:
+            code = "305" if exc.code == "no-common-codec" else "304"
+            warning = f'{code} {self.domain} "only PCMU/PCMA audio is supported"'
+            self._refuse(event, 488, trunk, caller, user, exc.code, now,
+                         [("Accept", SDP), ("Warning", warning)])
+            return
+        audio = probe.audio
+        assert audio is not None
+        chosen = audio.codecs[0]
+        qcfg = self.queues.get(queue)
+        mode = Mode.RINGBACK if qcfg is not None and qcfg.media is Media.RINGBACK else Mode.ANNOUNCE
+        call = Call(
+            id="c" + secrets.token_hex(8), trunk=trunk, queue=queue, mode=mode, caller=caller,
+            caller_display=display, dialled=user, invite=request, key=event.key,
+            source=event.source, to_tag=secrets.token_hex(8), caller_offer=offer,
+            codec=(chosen.payload_type, chosen.name.upper()), started_at=now,
+        )
+        call.caller_sdp = offer
+        self.calls[call.id] = call
+        self.by_invite[event.key] = call
+        with bind_context(call_id=call.id):
+            log.info("call_started", sip_call_id=request.call_id, trunk=trunk, queue=queue,
+                     caller=caller, dialled=user, mode=mode.value)
+        self.emit(CallStarted(call_id=call.id, sip_call_id=request.call_id, trunk=trunk,
+                              queue=queue, caller=caller, dialled=user, mode=mode.value, at=now),
+                  now)
+        if mode is Mode.ANNOUNCE:
+            call.media_open = True
+            self.media.open(call.id, offer, call.codec,
+                            lambda port, when: self.bridge.answer_caller(call, port, when))
+        else:
+            ringing = make_response(request, 180, to_tag=call.to_tag,
+                                    extra=[("Contact", self.contact(event.source.transport))])
+            call.ringing_sent = self.sip.respond(event.key, ringing, now)
+            self.enter_router(call, now)
+
+    def _trunk_for(self, host: str) -> str | None:
+        try:
+            ipaddress.ip_address(host.strip("[]"))
+        except ValueError:
+            return None
+        for trunk in self.settings.trunks:
+            if trunk.allows(host.strip("[]")):
+                return trunk.name
+        return None
+
+    def _refuse(self, event: RequestReceived, status: int, trunk: str, caller: str,
+                dialled: str, reason: str, now: float,
+                extra: list[tuple[str, str]] | None = None) -> None:
+        log.warning("call_refused", status=status, reason=reason, trunk=trunk, caller=caller,
+                    dialled=dialled)
+        self._reply(event, status, now, extra)
+        self.emit(CallEnded(call_id="", sip_call_id=event.request.call_id, trunk=trunk,
+                            queue=None, caller=caller, dialled=dialled, outcome="rejected",
+                            hangup_by=HangupBy.SYSTEM, caller_status=status, agent_id=None,
+                            reason=reason, at=now), now)
+
+    def enter_router(self, call: Call, now: float) -> None:
+        if call.ended:
+            return
+        try:
+            position = self.router.call_arrived(
+                call.id, call.queue, now, priority=self.routing.queue_priority(call.queue)
+            )
+        except RoutingError as exc:
+            with bind_context(call_id=call.id):
+                log.error("call_not_queued", code=exc.code)
+            self.hangup(call, HangupBy.SYSTEM, f"router-{exc.code}", now, caller_status=503)
+            return
+        call.in_router = True
+        if call.state is CallState.ANSWERING:
+            call.state = CallState.QUEUED
+        with bind_context(call_id=call.id):
+            log.info("call_queued", queue=call.queue, position=position)
+
+    # -- decisions of the router --------------------------------------------------------
+    def on_decision(self, decision: Decision, now: float) -> None:
+        with bind_context(call_id=decision.call_id):
+            if isinstance(decision, OfferCall):
+                with bind_context(agent_id=decision.agent_id):
+                    self._offer(decision, now)
+            elif isinstance(decision, WithdrawOffer):
+                with bind_context(agent_id=decision.agent_id):
+                    self._withdraw(decision.call_id, decision.agent_id, decision.reason.value, now)
+            elif isinstance(decision, OverflowCall):
+                self._overflow(decision, now)
+
+    def offer_failed(self, call_id: str, agent_id: str, failure: OfferFailure, now: float) -> None:
+        try:
+            self.router.offer_failed(call_id, agent_id, failure, now)
+        except RoutingError as exc:
+            log.info("offer_failure_ignored", agent_id=agent_id, code=exc.code)
+
+    def _offer(self, decision: OfferCall, now: float) -> None:
+        call = self.calls.get(decision.call_id)
+        agent_id = decision.agent_id
+        if call is None or call.state is not CallState.QUEUED or agent_id in call.legs:
+            log.warning("offer_for_unknown_call", state=call.state.value if call else None)
+            self.offer_failed(decision.call_id, agent_id, OfferFailure.UNREACHABLE, now)
+            return
+        bindings = self.registration.contacts(agent_id)
+        if not bindings:
+            log.info("agent_not_registered")
+            self.offer_failed(call.id, agent_id, OfferFailure.UNREACHABLE, now)
+            return
+        binding = bindings[0]
+        src = binding.source
+        source = Address(src.transport.lower(), src.host, src.port)
+        try:
+            dest = dest_for(binding.contact, source)
+        except ValueError:
+            self.offer_failed(call.id, agent_id, OfferFailure.UNREACHABLE, now)
+            return
+        self.invite_target(call, agent_id, binding.contact, binding.aor, dest, now)
+        log.info("agent_ringing", contact=binding.contact, ring_timeout=decision.ring_timeout)
+
+    def invite_target(self, call: Call, agent_id: str, uri: str, to_uri: str, dest: Address,
+                      now: float, overflow: str | None = None) -> AgentLeg:
+        """INVITE an agent (or an overflow target) with the caller's original offer."""
+        local = self.local(dest.transport)
+        sender = NameAddress(f"sip:{call.caller}@{self.domain}", display_name=call.caller_display)
+        invite = build_invite(
+            uri, sender, NameAddress(to_uri), call_id=new_call_id(local.host),
+            via_host=local.host, via_port=local.port, transport=dest.transport.upper(),
+            contact=f"<{local.contact}>", sdp=call.invite.body,
+        )
+        key = self.sip.request(invite, dest, now,
+                               lambda outcome, when: self.on_agent_response(leg, outcome, when))
+        leg = AgentLeg(call_id=call.id, agent_id=agent_id, invite=invite, key=key, dest=dest,
+                       offered_sdp=call.caller_offer, overflow_target=overflow)
+        call.legs[agent_id] = leg
+        leg.timers.append(self.deadlines.at(
+            now + self.keepalive.no_response_timeout, lambda when: self._no_response(leg, when)))
+        return leg
+
+    def _no_response(self, leg: AgentLeg, now: float) -> None:
+        """Nothing at all heard from the phone (not even 100): unreachable, stop waiting."""
+        if leg.state is not LegState.INVITING:
+            return
+        call = self.calls.get(leg.call_id)
+        with bind_context(call_id=leg.call_id, agent_id=leg.agent_id):
+            log.info("agent_no_response")
+            self.cancel_leg(leg, now)
+            self.end_leg(leg, "unreachable", now)
+            if call is not None and leg.overflow_target is None:
+                call.legs.pop(leg.agent_id, None)
+                self.offer_failed(call.id, leg.agent_id, OfferFailure.UNREACHABLE, now)
+            elif call is not None:
+                self.hangup(call, HangupBy.SYSTEM, "overflow-unreachable", now)
+
+    def cancel_leg(self, leg: AgentLeg, now: float) -> None:
+        if leg.ringing:
+            leg.state = LegState.CANCELLING
+            self.sip.cancel(leg.key, now)
+
+    def end_leg(self, leg: AgentLeg, result: str, now: float) -> None:
+        if leg.end():
+            log.info("agent_leg_ended", agent_id=leg.agent_id, result=result,
+                     status=leg.final_status)
+            self.emit(AgentLegEnded(call_id=leg.call_id, agent_id=leg.agent_id,
+                                    status=leg.final_status, result=result, at=now), now)
+
+    def _withdraw(self, call_id: str, agent_id: str, reason: str, now: float) -> None:
+        call = self.calls.get(call_id)
+        leg = call.legs.pop(agent_id, None) if call is not None else None
+        if leg is None or not leg.ringing:
+            return
+        log.info("agent_offer_withdrawn", reason=reason)
+        self.cancel_leg(leg, now)
+
+    def on_agent_response(self, leg: AgentLeg, outcome: ClientOutcome, now: float) -> None:
+        call = self.calls.get(leg.call_id)
+        status, response = outcome.status, outcome.response
+        with bind_context(call_id=leg.call_id, agent_id=leg.agent_id):
+            if status < 200:
+                if leg.state is LegState.INVITING:
+                    leg.state = LegState.RINGING
+                if (call is not None and call.mode is Mode.RINGBACK and status in (180, 183)
+                        and not call.ringing_sent and call.state is CallState.QUEUED):
+                    ringing = make_response(call.invite, 180, to_tag=call.to_tag)
+                    call.ringing_sent = self.sip.respond(call.key, ringing, now)
+                return
+            if status < 300 and response is not None:
+                self.bridge.agent_answered(call, leg, response, now)
+                return
+            leg.final_status = status
+            was = leg.state
+            if was is LegState.ENDED:
+                return
+            result = "cancelled" if was is LegState.CANCELLING else failure_for_status(status)
+            self.end_leg(leg, result, now)
+            if call is None or was is LegState.CANCELLING:
+                return
+            call.legs.pop(leg.agent_id, None)
+            if leg.overflow_target is not None:
+                self.hangup(call, HangupBy.SYSTEM, f"overflow-failed-{status}", now)
+                return
+            failure = (OfferFailure.UNREACHABLE if result == "unreachable"
+                       else OfferFailure.REJECTED)
+            self.offer_failed(call.id, leg.agent_id, failure, now)
+
+    def _overflow(self, decision: OverflowCall, now: float) -> None:
+        call = self.calls.get(decision.call_id)
+        if call is None or call.ended:
+            return
+        call.in_router = False  # the router has recorded the overflow outcome
+        log.info("call_overflowed", target=decision.target, reason=decision.reason.value)
+        for leg in list(call.legs.values()):
+            self.cancel_leg(leg, now)
+        call.legs.clear()
+        if call.mode is Mode.RINGBACK or call.dialog is None:
+            moved = make_response(call.invite, 302, to_tag=call.to_tag,
+                                  extra=[("Contact", f"<{decision.target}>")])
+            call.final_status = 302 if self.sip.respond(call.key, moved, now) else 487
+            self.hangup(call, HangupBy.SYSTEM, "overflowed", now, outcome="overflowed")
+            return
+        try:
+            dest = dest_for(decision.target, None)
+        except ValueError:
+            self.hangup(call, HangupBy.SYSTEM, "overflow-bad-target", now, outcome="overflowed")
+            return
+        call.reason = "overflowed"
+        self.invite_target(call, OVERFLOW_AGENT, decision.target, decision.target, dest, now,
+                           overflow=decision.target)
+
+    # -- dialog events: ACK, CANCEL, ACK timeout --------------------------------------
+    def on_dialog_event(self, event: Event, now: float) -> None:
+        if not isinstance(event, AckReceived | CancelReceived | AckTimedOut):
+            return
+        owner = self.by_invite.get(event.key)
+        if owner is None:
+            return
+        if isinstance(owner, FeatureCall):
+            self.features.on_dialog_event(owner, event, now)
+            return
+        call = owner
+        with bind_context(call_id=call.id):
+            if isinstance(event, AckReceived):
+                call.acked = True
+                self.bridge.caller_acked(call, now)
+            elif isinstance(event, CancelReceived):
+                log.info("caller_cancelled")
+                call.final_status = 487  # the endpoint answered the INVITE 487
+                self.hangup(call, HangupBy.CALLER, "caller-cancelled", now)
+            else:
+                log.warning("caller_ack_timeout")
+                self.hangup(call, HangupBy.SYSTEM, "ack-timeout", now)
+
+    # -- in-dialog requests --------------------------------------------------------------
+    def find_dialog(self, event: RequestReceived, now: float) -> tuple[Dialog, Owner] | None:
+        """The dialog and owner of an in-dialog request, or None after answering 481/500."""
+        found = self.dialogs.receive_request(event.request)
+        if isinstance(found, Response):
+            self.sip.respond(event.key, found, now)
+            return None
+        if found is None:
+            return None
+        owner = self.owners.get(found.id)
+        if owner is None:
+            self._reply(event, 481, now)
+            return None
+        return found, owner
+
+    def on_bye(self, event: RequestReceived, now: float) -> None:
+        found = self.find_dialog(event, now)
+        if found is None:
+            return
+        dialog, (owner, leg) = found
+        self._reply(event, 200, now)
+        self.drop_dialog(dialog)
+        if isinstance(owner, FeatureCall):
+            self.features.on_bye(owner, now)
+            return
+        call = owner
+        with bind_context(call_id=call.id):
+            if leg is None:
+                log.info("caller_hung_up", state=call.state.value)
+                self.hangup(call, HangupBy.CALLER, "caller-bye", now)
+            elif leg is call.bridged or leg is call.pending_bridge:
+                with bind_context(agent_id=leg.agent_id):
+                    log.info("agent_hung_up", state=call.state.value)
+                leg.dialog = None
+                self.hangup(call, HangupBy.AGENT, "agent-bye", now)
+
+    def on_update(self, event: RequestReceived, now: float) -> None:
+        found = self.find_dialog(event, now)
+        if found is None:
+            return
+        self.bridge.answer_refresh(event, found[0], found[1], now)
+
+    def on_options(self, event: RequestReceived, now: float) -> None:
+        if not event.request.to.tag:
+            if self._options is not None:
+                self._options(event, now)
+            else:
+                self._reply(event, 200, now, [("Allow", ", ".join(ALLOW))])
+            return
+        if self.find_dialog(event, now) is not None:
+            self._reply(event, 200, now, [("Allow", ", ".join(ALLOW)), ("Accept", SDP)])
+
+    # -- the end of a call ------------------------------------------------------------------
+    def hangup(self, call: Call, by: HangupBy, reason: str, now: float, *,
+               caller_status: int | None = None, outcome: str | None = None) -> None:
+        """End ``call`` once: every leg hung up or cancelled, the router told, facts emitted."""
+        if call.ended:
+            return
+        was = call.state
+        call.state = CallState.ENDED
+        call.hangup_by = by
+        call.cancel_timers()
+        if call.media_open:
+            self.media.close(call.id)
+            call.media_open = False
+        for leg in list(call.legs.values()):
+            self.cancel_leg(leg, now)
+        call.legs.clear()
+        for answered in (call.bridged, call.pending_bridge):
+            if answered is not None and answered.state is not LegState.ENDED:
+                self.bye(answered.dialog, answered.dest, now)
+                self.end_leg(answered, "answered", now)
+        if call.dialog is not None:
+            if by is not HangupBy.CALLER:
+                self.bye(call.dialog, call.source, now)
+        elif call.final_status == 0:
+            final = caller_status or (480 if by is HangupBy.SYSTEM else 487)
+            sent = self.sip.respond(call.key, make_response(call.invite, final,
+                                                            to_tag=call.to_tag), now)
+            call.final_status = final if sent else 487
+        self.drop_dialog(call.dialog)
+        self.by_invite.pop(call.key, None)
+        self.calls.pop(call.id, None)
+        if outcome is None:
+            outcome = self._report_outcome(call, by, reason, now)
+        agent = call.bridged.agent_id if call.bridged is not None else None
+        log.info("call_ended", outcome=outcome, hangup_by=by.value, reason=reason,
+                 state=was.value, caller_status=call.final_status, agent_id=agent)
+        self.emit(CallEnded(call_id=call.id, sip_call_id=call.sip_call_id, trunk=call.trunk,
+                            queue=call.queue, caller=call.caller, dialled=call.dialled,
+                            outcome=outcome, hangup_by=by, caller_status=call.final_status,
+                            agent_id=agent, reason=reason, at=now), now)
+
+    def _report_outcome(self, call: Call, by: HangupBy, reason: str, now: float) -> str:
+        """Tell the router how the call ended (exactly once); the outcome's name."""
+        if call.reason == "overflowed":
+            return "overflowed"
+        if not call.in_router:
+            return "failed"
+        call.in_router = False
+        try:
+            if call.answered:
+                self.router.call_completed(call.id, now)
+                return "answered"
+            if by is HangupBy.CALLER:
+                self.router.caller_left(call.id, now)
+                return "abandoned"
+            self.router.call_failed(call.id, reason, now)
+            return "failed"
+        except RoutingError as exc:
+            log.warning("router_outcome_refused", code=exc.code)
+            return "failed"
