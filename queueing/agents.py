@@ -59,14 +59,20 @@ STATE_TRANSITIONS: dict[tuple[AgentState, AgentInput], AgentState] = {
 }
 
 
+# The same table keyed by member names: Enum.__hash__ is a Python-level call, and this
+# lookup runs on every state change (four times per routed call).
+_BY_NAME: dict[tuple[str, str], AgentState] = {
+    (state._name_, event._name_): new for (state, event), new in STATE_TRANSITIONS.items()
+}
+
+
 def next_state(agent: Agent, event: AgentInput) -> AgentState:
     """The state after ``event``; an unreachable phone never rests into IDLE."""
-    try:
-        new = STATE_TRANSITIONS[(agent.state, event)]
-    except KeyError:
+    new = _BY_NAME.get((agent.state._name_, event._name_))
+    if new is None:
         raise RoutingError(
             INVALID_TRANSITION, f"agent {agent.id!r}: {event.value} while {agent.state.value}"
-        ) from None
+        )
     if new is AgentState.IDLE and not agent.reachable:
         return AgentState.UNREACHABLE
     return new
@@ -91,11 +97,12 @@ class Agent:
     last_queue: str | None = None  # queue of the current / last answered call
     rest_token: int = 0  # validates the wrap-up / delay deadline
     random_key: float = 0.0  # the random strategy's order, redrawn on each idle
+    indexed: bool = False  # listed in the idle index of its queues
     queues: tuple[str, ...] = field(default=())  # member queues (tiers), sorted
+    id: str = field(init=False)  # spec.id, copied: read on every hot path
 
-    @property
-    def id(self) -> str:
-        return self.spec.id
+    def __post_init__(self) -> None:
+        self.id = self.spec.id
 
     @property
     def n_skills(self) -> int:

@@ -50,15 +50,18 @@ class Call:
     agent_id: str | None = None  # who answered
     answered_at: float = 0.0
     bucket: BucketKey | None = None  # set while WAITING
+    position: int = 0  # 1-based position when it last entered a queue (CallQueued)
+    # (-priority, first arrival, sequence, id): never changes, so computed once
+    key: CallKey = field(init=False)
 
-    @property
-    def key(self) -> CallKey:
-        return (-self.priority, self.arrived_at, self.seq, self.id)
+    def __post_init__(self) -> None:
+        self.key = (-self.priority, self.arrived_at, self.seq, self.id)
 
 
 @dataclass(slots=True, eq=False)
 class Bucket:
     key: BucketKey
+    neg_weight: int  # minus the weight of the calls' queue: part of the head's rank
     waiting: SortedKeys[CallKey] = field(default_factory=SortedKeys)
 
     @property

@@ -1,10 +1,14 @@
 """Agent selection strategies and the per-queue index of idle agents.
 
-Each queue keeps its idle agents (status AVAILABLE, state IDLE) in a ``SortedKeys``
+Each queue keeps its idle agents (status AVAILABLE, state IDLE) in ``SortedKeys``
 ordered by the queue's strategy key, then fewest skills (generalists stay free for the
-calls only they can take), then agent id. Choosing an agent for a call is a walk from
-the front of that order to the first agent meeting the call's requirements -- usually
-the first one -- never a scan of all agents.
+calls only they can take), then agent id -- in two disjoint halves: members who meet
+the queue's *base* requirements (``required_skills``) and members who do not. Choosing
+an agent for a call is a walk from the front of that order to the first agent meeting
+the call's requirements. When those requirements imply the queue's base requirements
+(every call of the queue until relaxation lowers or drops a skill, and extra skills
+only add to them) only the first half is walked, so members lacking the queue's level
+are never walked past; otherwise both halves are merged in key order.
 
 Strategy keys (lower first):
 
@@ -18,6 +22,7 @@ Strategy keys (lower first):
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
@@ -25,7 +30,7 @@ from .agents import Agent
 from .calls import Bucket, BucketKey, Call, CallKey
 from .estimator import HandleTimeEstimator
 from .model import QueueSpec, Strategy, Tier
-from .skills import meets
+from .skills import Requirements, meets, to_requirements
 from .sortedkeys import SortedKeys
 
 __all__ = ["IdleKey", "QueuePool", "idle_key", "select_agents"]
@@ -56,39 +61,68 @@ class QueuePool:
     spec: QueueSpec
     handle_time: HandleTimeEstimator
     members: dict[str, Tier] = field(default_factory=dict)
+    qualified: set[str] = field(default_factory=set)  # members meeting the base requirements
     logged_in: set[str] = field(default_factory=set)
-    idle: SortedKeys[IdleKey] = field(default_factory=SortedKeys)
-    idle_keys: dict[str, IdleKey] = field(default_factory=dict)
+    idle: SortedKeys[IdleKey] = field(default_factory=SortedKeys)  # idle qualified members
+    idle_other: SortedKeys[IdleKey] = field(default_factory=SortedKeys)  # idle, the rest
+    idle_keys: dict[str, IdleKey] = field(default_factory=dict)  # every idle member
     rr_last: IdleKey | None = None
     # every unanswered call whose current queue is this one: positions by rank
     order: SortedKeys[CallKey] = field(default_factory=SortedKeys)
     # non-empty waiting buckets whose pools include this queue
     buckets: dict[BucketKey, Bucket] = field(default_factory=dict)
+    base: Requirements = ()
+    _covers: dict[Requirements, bool] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.base = to_requirements(self.spec.required_skills)
 
     @property
     def name(self) -> str:
         return self.spec.name
 
+    def add_member(self, agent_id: str, skills: Mapping[str, int], tier: Tier) -> None:
+        self.members[agent_id] = tier
+        if meets(skills, self.base):
+            self.qualified.add(agent_id)
+
     def add_idle(self, agent: Agent) -> None:
         key = idle_key(self.spec.strategy, agent, self.members[agent.id])
         self.idle_keys[agent.id] = key
-        self.idle.add(key)
+        (self.idle if agent.id in self.qualified else self.idle_other).add(key)
 
     def remove_idle(self, agent_id: str) -> None:
         key = self.idle_keys.pop(agent_id)
-        self.idle.remove(key)
+        (self.idle if agent_id in self.qualified else self.idle_other).remove(key)
 
-    def candidates(self) -> Iterator[IdleKey]:
-        """Idle agents in this queue's strategy order."""
+    def covers(self, requirements: Requirements) -> bool:
+        """Does meeting ``requirements`` imply meeting this queue's base requirements?"""
+        known = self._covers.get(requirements)
+        if known is None:
+            levels = dict(requirements)
+            known = all(levels.get(skill, 0) >= level for skill, level in self.base)
+            self._covers[requirements] = known
+        return known
+
+    def candidates(self, requirements: Requirements = ()) -> Iterator[IdleKey]:
+        """Idle agents in this queue's strategy order; only the qualified half when
+        ``requirements`` imply the base requirements (nobody else can meet them)."""
+        halves = [self.idle]
+        if self.idle_other and not self.covers(requirements):
+            halves.append(self.idle_other)
         if self.spec.strategy is Strategy.ROUND_ROBIN and self.rr_last is not None:
             last = self.rr_last
-            yield from self.idle.iter_after(last)
-            for key in self.idle:
+            yield from _merged([h.iter_after(last) for h in halves])
+            for key in _merged([iter(h) for h in halves]):
                 if key > last:
                     return
                 yield key
         else:
-            yield from self.idle
+            yield from _merged([iter(h) for h in halves])
+
+
+def _merged(iterators: list[Iterator[IdleKey]]) -> Iterator[IdleKey]:
+    return iterators[0] if len(iterators) == 1 else heapq.merge(*iterators)
 
 
 def select_agents(
@@ -104,7 +138,7 @@ def select_agents(
     if queues[call.queue].spec.strategy is Strategy.RING_ALL:
         chosen: dict[str, None] = {}
         for q in call.pools:
-            for key in queues[q].candidates():
+            for key in queues[q].candidates(requirements):
                 agent_id = key[3]
                 if agent_id not in chosen and meets(agents[agent_id].spec.skills, requirements):
                     chosen[agent_id] = None
@@ -112,7 +146,7 @@ def select_agents(
     for q in call.pools:
         pool = queues[q]
         pick: IdleKey | None = None
-        for key in pool.candidates():
+        for key in pool.candidates(requirements):
             if not meets(agents[key[3]].spec.skills, requirements):
                 continue
             if key[3] not in call.tried:
