@@ -1,0 +1,394 @@
+"""Agents' phones for end-to-end call tests: per agent, one sipp REGISTER run (Contact pointing
+at port P, Expires 300, no unregister) and one sipp UAS listening on P that plays a behaviour
+(``agent_<behaviour>.xml``: answer, hangup, busy, decline, noanswer).
+
+Every sipp process is bounded by ``-timeout`` (and ``-m`` when the number of calls is known);
+UAS processes started without a call count are stopped through sipp's UDP control socket
+(``q``: stop taking calls, finish the current ones, exit with 0 only if none failed). Each
+UAS logs one line per step with a wall-clock timestamp (``-trace_logs``), parsed into
+`PhoneEvent` so tests can check timings and that no phone ever had two calls at once.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import socket
+import subprocess
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.sipp.harness import (
+    SCENARIOS,
+    RunningAcd,
+    SippResult,
+    agent_password,
+    free_port,
+    require_sipp,
+    run_many,
+)
+
+__all__ = [
+    "BEHAVIOURS",
+    "AgentPhone",
+    "AgentPool",
+    "AgentSpec",
+    "PhoneEvent",
+    "free_media_base",
+    "parse_log",
+    "start_agents",
+    "udp_port_bound",
+]
+
+BEHAVIOURS = ("answer", "hangup", "busy", "decline", "noanswer")
+
+
+@dataclass(frozen=True)
+class AgentSpec:
+    agent_id: str
+    behaviour: str = "answer"
+    #: how long the phone rings before answering (answer, hangup)
+    ring_ms: int = 200
+    #: talk time before the agent hangs up (hangup)
+    hold_ms: int = 1000
+    #: calls the UAS takes before it exits (-m); None: until the pool stops it
+    calls: int | None = 1
+    #: address the phone's SDP announces (c=); the ACD never sends it RTP in these tests
+    media_ip: str = "127.0.0.1"
+    register: bool = True
+
+    def __post_init__(self) -> None:
+        if self.behaviour not in BEHAVIOURS:
+            raise ValueError(f"unknown behaviour {self.behaviour!r} (one of {BEHAVIOURS})")
+
+
+@dataclass(frozen=True)
+class PhoneEvent:
+    """One line a phone's scenario logged: ``invite``, ``answered``, ``acked``, ``bye_in``,
+    ``bye_out``, ``cancel_in``, ``end`` (with ``outcome=``)."""
+
+    name: str
+    t: float  # wall clock (time.time())
+    call_id: str
+    fields: dict[str, str]
+
+
+_LINE = re.compile(r"^(?P<name>[a-z_]+) t=(?P<s>[0-9.]+):(?P<us>[0-9.]+) call=(?P<call>\S+)(?P<rest>.*)$")
+_FIELD = re.compile(r"(\w+)=(\S*)")
+
+
+def parse_log(text: str) -> list[PhoneEvent]:
+    """Lines written by the scenarios' ``<log>`` actions (``name t=S:US call=ID k=v ...``);
+    sipp writes seconds and microseconds as doubles."""
+    events = []
+    for line in text.splitlines():
+        match = _LINE.match(line.strip())
+        if match is None:
+            continue
+        t = float(match["s"]) + float(match["us"]) / 1e6
+        rest = match["rest"]
+        events.append(PhoneEvent(match["name"], t, match["call"], dict(_FIELD.findall(rest)) | {"raw": rest}))
+    return events
+
+
+# -- ports ---------------------------------------------------------------------------------
+_used_media: set[int] = set()
+_media_slot = itertools.count()
+
+
+def _udp_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_media_base() -> int:
+    """A base for sipp's ``-mp`` (it binds base and base+2) that no other sipp of this test
+    process uses: a range apart from the harness's (20000-39999), probed before use."""
+    span = 800
+    base = 40000 + (os.getpid() % 24) * span
+    for _ in range(span // 4):
+        port = base + (next(_media_slot) % (span // 4)) * 4
+        if port in _used_media:
+            continue
+        if all(_udp_free(port + i) for i in range(4)):
+            _used_media.add(port)
+            return port
+    raise RuntimeError("no free RTP port range for sipp")
+
+
+def udp_port_bound(port: int) -> bool:
+    """Whether some process has a UDP socket on ``port`` (read from /proc: probing by binding
+    would race the process that is about to bind it)."""
+    needle = f":{port:04X} "
+    for table in ("/proc/net/udp", "/proc/net/udp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        if any(needle in line.split(None, 3)[1] + " " for line in lines if line.strip()):
+            return True
+    return False
+
+
+# -- one phone ------------------------------------------------------------------------------
+@dataclass
+class AgentPhone:
+    spec: AgentSpec
+    port: int  # the Contact port (the UAS listens here)
+    rtp_port: int  # the m= port of the phone's SDP
+    control_port: int
+    log_path: Path
+    err_path: Path
+    process: subprocess.Popen[bytes] | None = None
+    result: SippResult | None = None
+    registration: SippResult | None = None
+
+    @property
+    def agent_id(self) -> str:
+        return self.spec.agent_id
+
+    def events(self) -> list[PhoneEvent]:
+        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return parse_log(text)
+
+    def named(self, name: str) -> list[PhoneEvent]:
+        return [e for e in self.events() if e.name == name]
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def quit(self) -> None:
+        """Ask sipp to stop taking calls and exit when the current ones are done."""
+        if self.running():
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+                sock.sendto(b"q", ("127.0.0.1", self.control_port))
+
+    def wait(self, timeout: float) -> SippResult:
+        assert self.process is not None
+        if self.result is not None:
+            return self.result
+        try:
+            out, _ = self.process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            out, _ = self.process.communicate()
+        errors = self.err_path.read_text(errors="replace") if self.err_path.exists() else ""
+        self.result = SippResult(self.process.returncode, out.decode(errors="replace"), errors)
+        return self.result
+
+    def explain(self) -> str:
+        parts = [f"agent {self.agent_id} ({self.spec.behaviour}) on port {self.port}"]
+        if self.registration is not None and self.registration.returncode != 0:
+            parts.append("registration: " + self.registration.explain())
+        if self.result is not None:
+            parts.append(self.result.explain())
+        if self.log_path.exists():
+            parts.append("--- log ---\n" + self.log_path.read_text(errors="replace")[-2000:])
+        return "\n".join(parts)
+
+
+class AgentPool:
+    """Agents' phones started by `start_agents`; ``pool[agent_id]`` is an `AgentPhone`."""
+
+    def __init__(self, acd: RunningAcd, tmp: Path, timeout: float) -> None:
+        self.acd = acd
+        self.tmp = tmp
+        self.timeout = timeout
+        self.phones: dict[str, AgentPhone] = {}
+
+    def __getitem__(self, agent_id: str) -> AgentPhone:
+        return self.phones[agent_id]
+
+    def __iter__(self) -> Iterator[AgentPhone]:
+        return iter(self.phones.values())
+
+    # -- processes --------------------------------------------------------------------
+    def start_phone(self, spec: AgentSpec) -> AgentPhone:
+        sipp = require_sipp()
+        port = free_port("udp")
+        tag = f"agent-{spec.agent_id}-{spec.behaviour}-{time.monotonic_ns()}"
+        phone = AgentPhone(
+            spec=spec,
+            port=port,
+            rtp_port=_sdp_port(),
+            control_port=free_port("udp"),
+            log_path=self.tmp / f"{tag}.log",
+            err_path=self.tmp / f"{tag}.err",
+        )
+        args = [
+            sipp,
+            "-sf",
+            str(SCENARIOS / f"agent_{spec.behaviour}.xml"),
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-t",
+            "u1",
+            "-nostdin",
+            "-s",
+            spec.agent_id,
+            "-mp",
+            str(free_media_base()),
+            "-cp",
+            str(phone.control_port),
+            "-timeout",
+            f"{int(self.timeout)}s",
+            "-trace_err",
+            "-error_file",
+            str(phone.err_path),
+            "-trace_logs",
+            "-log_file",
+            str(phone.log_path),
+            "-set",
+            "agent_ip",
+            spec.media_ip,
+            "-set",
+            "agent_rtp",
+            str(phone.rtp_port),
+            "-set",
+            "ring_ms",
+            str(spec.ring_ms),
+        ]
+        if spec.behaviour == "hangup":
+            args += ["-set", "hold_ms", str(spec.hold_ms)]
+        if spec.calls is not None:
+            args += ["-m", str(spec.calls), "-timeout_error"]
+        phone.process = subprocess.Popen(
+            args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=self.tmp
+        )
+        self.phones[spec.agent_id] = phone
+        return phone
+
+    def wait_listening(self, phones: Sequence[AgentPhone], timeout: float = 20.0) -> None:
+        """Until every phone's UAS has bound its Contact port (polling /proc, not sleeping
+        for a guessed time): an INVITE sent earlier would only be retransmitted, but a
+        registration must not point at nothing."""
+        deadline = time.monotonic() + timeout
+        pending = list(phones)
+        while pending:
+            for phone in list(pending):
+                if udp_port_bound(phone.port):
+                    pending.remove(phone)
+                elif not phone.running():
+                    raise RuntimeError("agent phone exited at start:\n" + phone.explain())
+            if pending and time.monotonic() > deadline:
+                raise RuntimeError(f"{len(pending)} agent phones not listening in {timeout}s")
+            if pending:
+                time.sleep(0.01)
+
+    def register(self, phones: Sequence[AgentPhone]) -> None:
+        """REGISTER every phone's Contact (digest, Expires 300) and check the ACD took it."""
+        runs = [
+            (
+                "register_only",
+                self.acd.sip("udp"),
+                {
+                    "service": p.agent_id,
+                    "auth": (p.agent_id, agent_password(p.agent_id)),
+                    "variables": {"contact_port": str(p.port)},
+                    "timeout": 30,
+                },
+            )
+            for p in phones
+        ]
+        for phone, result in zip(phones, run_many(runs, self.tmp), strict=True):
+            phone.registration = result
+        failed = [p for p in phones if p.registration and p.registration.returncode != 0]
+        if failed:
+            raise AssertionError("registration failed:\n" + failed[0].explain())
+
+    def unregister(self, agent_id: str) -> SippResult:
+        phone = self.phones[agent_id]
+        return run_many(
+            [
+                (
+                    "unregister",
+                    self.acd.sip("udp"),
+                    {
+                        "service": agent_id,
+                        "auth": (agent_id, agent_password(agent_id)),
+                        "variables": {"contact_port": str(phone.port)},
+                        "timeout": 30,
+                    },
+                )
+            ],
+            self.tmp,
+        )[0]
+
+    def stop(self, grace: float = 30.0) -> dict[str, SippResult]:
+        """Stop phones still running (``q``: finish current calls) and collect all results."""
+        for phone in self:
+            phone.quit()
+        return {p.agent_id: p.wait(grace) for p in self}
+
+    def kill(self) -> None:
+        for phone in self:
+            if phone.running() and phone.process is not None:
+                phone.process.kill()
+                phone.process.wait()
+
+    # -- checks -----------------------------------------------------------------------
+    def events(self) -> dict[str, list[PhoneEvent]]:
+        return {p.agent_id: p.events() for p in self}
+
+    def overlapping_calls(self) -> list[str]:
+        """Every time a phone had two calls at once (an INVITE before the previous call's
+        ``end``): each as a readable line. A phone that never ended a call counts as busy
+        until the end of the test."""
+        problems = []
+        for phone in self:
+            open_call: PhoneEvent | None = None
+            for event in phone.events():
+                if event.name == "invite":
+                    if open_call is not None:
+                        problems.append(
+                            f"agent {phone.agent_id}: INVITE {event.call_id} at {event.t:.3f} "
+                            f"while {open_call.call_id} (offered {open_call.t:.3f}) was not over"
+                        )
+                    open_call = event
+                elif event.name == "end" and open_call is not None:
+                    if event.call_id == open_call.call_id:
+                        open_call = None
+        return problems
+
+
+_sdp_ports = itertools.count()
+
+
+def _sdp_port() -> int:
+    """The m= port a phone announces: distinct per phone (nobody sends to it)."""
+    return 50000 + (os.getpid() % 50) * 200 + (next(_sdp_ports) % 100) * 2
+
+
+@contextmanager
+def start_agents(
+    acd: RunningAcd,
+    tmp: Path,
+    specs: Sequence[AgentSpec],
+    *,
+    timeout: float = 60.0,
+) -> Iterator[AgentPool]:
+    """Start each agent's UAS, wait until all listen, register those with ``register``;
+    on exit stop every phone (``q``, then kill) so no process outlives the test. The
+    results stay on the pool's phones (``phone.result``) for assertions."""
+    pool = AgentPool(acd, tmp, timeout)
+    try:
+        phones = [pool.start_phone(spec) for spec in specs]
+        pool.wait_listening(phones)
+        pool.register([p for p in phones if p.spec.register])
+        yield pool
+    finally:
+        try:
+            pool.stop(grace=10.0)
+        finally:
+            pool.kill()
+
