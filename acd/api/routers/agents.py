@@ -91,7 +91,7 @@ def agents_router(ctx: ApiContext, auth: TokenAuth) -> APIRouter:
         response_model=Agent,
         dependencies=admin,
         summary="pause the agent with a reason from the configured pause_reasons",
-        responses=problem_responses(401, 403, 404, 409, 422, 503),
+        responses=problem_responses(400, 401, 403, 404, 409, 422, 503),
     )
     async def pause_agent(body: PauseRequest, agent_id: str = AgentId) -> Agent:
         ctx.command(lambda router, now: router.agent_pause(agent_id, body.reason, now))
