@@ -400,3 +400,32 @@ def fresh_database(pg_server: Any) -> Iterator[str]:
         yield url
     finally:
         pg._in_thread(lambda: pg.drop_database(pg_server, url))
+
+
+def scrape_text(acd: RunningAcd, timeout: float = 10) -> str:
+    """The ACD's ``/metrics`` exposition, as text."""
+    import urllib.request
+
+    with urllib.request.urlopen(f"{acd.http}/metrics", timeout=timeout) as response:
+        return str(response.read().decode())
+
+
+def scrape(acd: RunningAcd) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """``{(sample name, sorted labels): value}`` from ``/metrics``."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    out: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
+    for family in text_string_to_metric_families(scrape_text(acd)):
+        for sample in family.samples:
+            out[(sample.name, tuple(sorted(sample.labels.items())))] = float(sample.value)
+    return out
+
+
+def sample(
+    samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str, **labels: str
+) -> float:
+    """One sample's value; ``KeyError`` naming the sample when it is not exported."""
+    key = (name, tuple(sorted(labels.items())))
+    if key not in samples:
+        raise KeyError(f"{name}{labels} not in /metrics")
+    return samples[key]
