@@ -16,7 +16,8 @@ from acd.logging import get_logger
 from acd.sipservice import ClientOutcome, SipService
 from config import Settings
 from sip.digest import Credentials, DigestAuthenticator
-from sip.headers import NameAddress
+from sip.errors import RemoteProtocolError
+from sip.headers import NameAddress, SipUri
 from sip.qualify import ContactReachable, ContactUnreachable, Qualifier
 from sip.ratelimit import FailureLimiter
 from sip.registrar import (
@@ -31,7 +32,12 @@ from sip.registrar import (
 from sip.requests import build_options, new_call_id
 from sip.transaction_events import Address, RequestReceived
 
-__all__ = ["BindingStore", "RegistrationService", "credentials_from_settings"]
+__all__ = [
+    "BindingStore",
+    "RegistrationService",
+    "binding_destination",
+    "credentials_from_settings",
+]
 
 log = get_logger("acd.registration")
 
@@ -54,9 +60,32 @@ def credentials_from_settings(settings: Settings) -> dict[str, Credentials]:
     return out
 
 
-def _address(binding: Binding) -> Address:
+def binding_destination(binding: Binding) -> Address:
+    """Where requests to a registered contact go (qualify pings, INVITEs).
+
+    Kamailio's NAT rule: over UDP, the Contact itself when its IP is the IP the REGISTER
+    came from (a phone whose Contact differs from its source only by port listens on the
+    Contact port), else the source address (NAT: only the binding the REGISTER opened is
+    reachable). Over TCP always the source: the connection the phone opened (RFC 5626).
+    """
     src = binding.source
-    return Address(src.transport.lower(), src.host, src.port)
+    transport = src.transport.lower()
+    if transport == "udp":
+        try:
+            uri = SipUri.parse(binding.contact)
+        except RemoteProtocolError:
+            uri = None
+        if (
+            uri is not None
+            and uri.scheme == "sip"
+            and str(uri.params.get("transport") or "udp").lower() == "udp"
+            and uri.host.strip("[]").lower() == src.host.strip("[]").lower()
+        ):
+            return Address("udp", src.host, uri.port or 5060)
+    return Address(transport, src.host, src.port)
+
+
+_address = binding_destination
 
 
 class RegistrationService:
