@@ -171,6 +171,7 @@ class Application:
         )
         self.calls = CallControl(self.sip, routing, self.registration, settings, media, runtime)
         self.calls.install()
+        self.calls.observers.append(self.observability.on_call_event)  # call records
 
         readiness = Readiness(
             {
