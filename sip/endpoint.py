@@ -329,7 +329,8 @@ class Endpoint:
         rport = "rport" in via.params
         if not rport and via.host.strip("[]") == source.host.strip("[]"):
             return via
-        stamped = via.with_params(received=source.host)
+        # RFC 3261 via-received is a bare IPv6address; RFC 5118 §4.5: do not send brackets.
+        stamped = via.with_params(received=source.host.strip("[]"))
         if rport:
             stamped = stamped.with_params(rport=str(source.port))
         fields = req.headers.items()
