@@ -124,6 +124,15 @@ class Dispatcher(QueueVisits):
                 self._dispatch_calls(now)
 
     def _dispatch_calls(self, now: float) -> None:
+        if len(self._dirty_calls) == 1:  # one new caller: the same rule, made short
+            call = self._calls.get(self._dirty_calls.pop())
+            if call is None or call.state is not CallState.WAITING or call.bucket is None:
+                return
+            if len(self._buckets[call.bucket].waiting) == 1:
+                chosen = self._select_agents(call)
+                if chosen:
+                    self._offer(call, chosen, now)
+            return
         calls = [self._calls[c] for c in self._dirty_calls if c in self._calls]
         self._dirty_calls.clear()
         calls = [c for c in calls if c.state is CallState.WAITING]

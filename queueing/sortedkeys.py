@@ -2,7 +2,11 @@
 
 Lists of at most ``2 * _LOAD`` keys, indexed by their maxima, in the manner of
 ``sortedcontainers.SortedList``: insert, remove and rank cost O(log n + _LOAD) instead
-of the O(n) memmove of one flat list, which matters with 10,000 waiting calls.
+of the O(n) memmove of one flat list, which matters with 10,000 waiting calls. ``rank``
+(a caller's position) counts the keys of the lists before its own with a Fenwick tree
+over the list lengths, O(log n); the tree is built on the first ``rank`` after the
+lists were split or emptied (every ~``_LOAD`` inserts) and kept up to date by
+``add``/``remove`` in between.
 """
 
 from __future__ import annotations
@@ -19,12 +23,14 @@ _LOAD = 128
 
 
 class SortedKeys(Generic[K]):
-    __slots__ = ("_len", "_lists", "_maxes")
+    __slots__ = ("_fenwick", "_len", "_lists", "_maxes")
 
     def __init__(self) -> None:
         self._lists: list[list[K]] = []
         self._maxes: list[K] = []
         self._len = 0
+        # Fenwick tree of len(self._lists[i]); None until needed / after a split
+        self._fenwick: list[int] | None = None
 
     def __len__(self) -> int:
         return self._len
@@ -52,6 +58,7 @@ class SortedKeys(Generic[K]):
         if not maxes:
             self._lists.append([key])
             maxes.append(key)
+            self._fenwick = None
         else:
             pos = bisect_left(maxes, key)
             if pos == len(maxes):
@@ -67,6 +74,9 @@ class SortedKeys(Generic[K]):
                 maxes[pos] = sub[-1]
                 self._lists.insert(pos + 1, half)
                 maxes.insert(pos + 1, half[-1])
+                self._fenwick = None
+            elif self._fenwick is not None:
+                self._update(pos, 1)
         self._len += 1
 
     def remove(self, key: K) -> None:
@@ -81,17 +91,51 @@ class SortedKeys(Generic[K]):
         self._len -= 1
         if sub:
             self._maxes[pos] = sub[-1]
+            if self._fenwick is not None:
+                self._update(pos, -1)
         else:
             del self._lists[pos]
             del self._maxes[pos]
+            self._fenwick = None
 
     def rank(self, key: K) -> int:
         """How many keys sort strictly before ``key``."""
         pos = bisect_left(self._maxes, key)
-        before = sum(len(sub) for sub in self._lists[:pos])
         if pos == len(self._maxes):
-            return before
+            return self._len
+        if pos == 0:
+            before = 0
+        elif pos <= 4:  # cheaper than the tree for the first few lists
+            before = sum([len(sub) for sub in self._lists[:pos]])
+        else:
+            before = self._prefix(pos)
         return before + bisect_left(self._lists[pos], key)
+
+    def _prefix(self, pos: int) -> int:
+        """Total length of the lists before ``pos`` (Fenwick query, O(log lists))."""
+        tree = self._fenwick
+        if tree is None:
+            tree = [0] * (len(self._lists) + 1)
+            for i, sub in enumerate(self._lists, 1):
+                tree[i] += len(sub)
+                parent = i + (i & -i)
+                if parent < len(tree):
+                    tree[parent] += tree[i]
+            self._fenwick = tree
+        total = 0
+        while pos:
+            total += tree[pos]
+            pos &= pos - 1
+        return total
+
+    def _update(self, pos: int, delta: int) -> None:
+        tree = self._fenwick
+        assert tree is not None
+        pos += 1
+        size = len(tree)
+        while pos < size:
+            tree[pos] += delta
+            pos += pos & -pos
 
     def iter_after(self, key: K) -> Iterator[K]:
         """Keys strictly greater than ``key``, in order."""

@@ -30,7 +30,7 @@ from .agents import Agent
 from .calls import Bucket, BucketKey, Call, CallKey
 from .estimator import HandleTimeEstimator
 from .model import QueueSpec, Strategy, Tier
-from .skills import Requirements, meets, to_requirements
+from .skills import Requirements, meets, requirements_after, to_requirements
 from .sortedkeys import SortedKeys
 
 __all__ = ["IdleKey", "QueuePool", "idle_key", "select_agents"]
@@ -72,10 +72,13 @@ class QueuePool:
     # non-empty waiting buckets whose pools include this queue
     buckets: dict[BucketKey, Bucket] = field(default_factory=dict)
     base: Requirements = ()
+    # requirements and pools of a call without extra skills when it enters the queue
+    initial: tuple[Requirements, tuple[str, ...]] = ((), ())
     _covers: dict[Requirements, bool] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.base = to_requirements(self.spec.required_skills)
+        self.initial = requirements_after(self.spec, {}, 0)
 
     @property
     def name(self) -> str:

@@ -37,7 +37,10 @@ class QueueVisits(RouterCore):
         call.tried.clear()
         call.attempts = 0
         call.steps_applied = 0
-        call.requirements, call.pools = requirements_after(spec, call.extra_skills, 0)
+        if call.extra_skills:
+            call.requirements, call.pools = requirements_after(spec, call.extra_skills, 0)
+        else:
+            call.requirements, call.pools = pool.initial
         key = call.key
         pool.order.add(key)
         call.position = pool.order.rank(key) + 1
