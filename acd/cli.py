@@ -136,6 +136,10 @@ def _check_config(args: argparse.Namespace) -> int:
 
 
 COMMANDS: list[Callable[[Subparsers], None]] = [register_serve, register_check_config]
+# migrate, agents, staffing, report (acd/commands/; imported lazily, no cycle)
+from acd.commands import COMMANDS as _MORE_COMMANDS  # noqa: E402
+
+COMMANDS.extend(_MORE_COMMANDS)
 
 
 # --- entry point ------------------------------------------------------------------
