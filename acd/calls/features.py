@@ -102,7 +102,7 @@ class Features:
         matched = self.match(user)
         assert matched is not None
         action, index = matched
-        value = pick_authorization(request.headers.get_all("Authorization"), self.realm)
+        value = pick_authorization(request.headers.get_lines("Authorization"), self.realm)
         result = self.auth.verify("INVITE", value, now)
         if result.outcome in (AuthOutcome.MISSING, AuthOutcome.STALE):
             challenge = [("WWW-Authenticate", v) for v in

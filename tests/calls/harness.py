@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from acd.calls import CallControl, CallEngineEvent
+from acd.calls import AgentLegEnded, CallControl, CallEnded, CallEngineEvent
 from acd.registration import RegistrationService
 from acd.routing import RoutingService
 from acd.sipservice import SipService
@@ -149,6 +149,7 @@ class Peer:
         self.local = LocalAddress(host=host, port=port, transport="UDP",
                                   contact=f"sip:{user}@{host}:{port}")
         self.dialogs: list[Dialog] = []
+        self.auto_options = True  # answer OPTIONS 200 at once (still kept in the inbox)
 
     @property
     def contact(self) -> str:
@@ -157,6 +158,10 @@ class Peer:
     def collect(self) -> None:
         while (event := self.ep.next_event()) is not None:
             self.inbox.append(event)
+            if (self.auto_options and isinstance(event, RequestReceived)
+                    and event.request.method == "OPTIONS"):
+                self.ep.send_response(event.key, make_response(event.request, 200),
+                                      self.net.runtime.t)
 
     def take(self, kind: type, method: str | None = None, status: int | None = None) -> Any:
         self.net.pump()
@@ -267,7 +272,15 @@ class Network:
         self.events: list[CallEngineEvent] = []
         self.engine.observers.append(lambda e, now: self.events.append(e))
         self.peers: dict[tuple[str, int], Peer] = {}
+        self.bindings: list[Binding] = []
+        self.drop: Callable[[bytes], bool] | None = None  # datagrams from the ACD to lose
         self.pbx = self.peer(PBX_HOST, 5060, "pbx")
+
+    def ended(self) -> list[CallEnded]:
+        return [e for e in self.events if isinstance(e, CallEnded)]
+
+    def legs(self) -> list[AgentLegEnded]:
+        return [e for e in self.events if isinstance(e, AgentLegEnded)]
 
     def peer(self, host: str, port: int, user: str) -> Peer:
         peer = Peer(self, host, port, user)
@@ -282,7 +295,8 @@ class Network:
             source=BindingAddress(transport="udp", host=host, port=port), user_agent="test",
             call_id=new_call_id(), cseq=1, expires_at=self.runtime.t + 3600,
             registered_at=self.runtime.t)
-        self.runtime.step(lambda now: self.registration.restore([binding], now))
+        self.bindings.append(binding)
+        self.runtime.step(lambda now: self.registration.restore(self.bindings, now))
         if login:
             self.runtime.step(lambda now: self.routing.router.agent_login(agent_id, now))
         self.pump()
@@ -296,6 +310,8 @@ class Network:
             out, self.transport.out = self.transport.out, []
             for data, dest in out:
                 moved = True
+                if self.drop is not None and self.drop(data):
+                    continue
                 peer = self.peers.get((dest.host, dest.port))
                 if peer is not None:
                     peer.ep.receive(data, ACD, self.runtime.t)

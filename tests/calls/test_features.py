@@ -1,0 +1,85 @@
+"""Feature codes dialled from an agent's softphone: digest, router command, tone, BYE."""
+
+from __future__ import annotations
+
+from queueing import AgentState, AgentStatus
+from sip.digest import digest_response, ha1
+from sip.digest_params import parse_challenge
+from sip.headers import NameAddress
+from sip.requests import build_invite, new_call_id
+from sip.transaction_events import RequestReceived, ResponseReceived
+
+from .harness import ACD, DOMAIN, Network, Peer, sdp
+
+PHONE_SDP = sdp("10.0.1.1", 50000, user="phone")
+
+
+def dial(net: Network, phone: Peer, code: str, password: str | None = None) -> int:
+    """Dial ``code`` as ``phone`` (answering the 401 challenge); the final status."""
+    uri = f"sip:{code}@{DOMAIN}"
+    call_id = new_call_id(phone.addr.host)
+
+    def send(cseq: int, auth: str | None) -> int:
+        extra = (("Authorization", auth),) if auth else ()
+        invite = build_invite(uri, NameAddress(f"sip:{phone.user}@{DOMAIN}"),
+                              NameAddress(uri), call_id=call_id, via_host=phone.addr.host,
+                              via_port=phone.addr.port, contact=f"<{phone.contact}>",
+                              cseq=cseq, sdp=PHONE_SDP, extra=extra)
+        phone.invite_request = invite  # type: ignore[attr-defined]
+        phone.ep.send_request(invite, ACD, net.runtime.t)
+        net.pump()
+        resp = phone.take(ResponseReceived, "INVITE")
+        while resp.response.status < 200:
+            resp = phone.take(ResponseReceived, "INVITE")
+        phone.last = resp.response  # type: ignore[attr-defined]
+        return int(resp.response.status)
+
+    status = send(1, None)
+    assert status == 401
+    _, params = parse_challenge(phone.last.headers.get("WWW-Authenticate"))  # type: ignore[attr-defined]
+    realm, nonce = params["realm"], params["nonce"]
+    response = digest_response(algorithm="MD5",
+                               ha1_hex=ha1(phone.user, realm, password or f"pw-{phone.user}"),
+                               nonce=nonce, method="INVITE", uri=uri, nc="00000001",
+                               cnonce="abc", qop="auth")
+    auth = (f'Digest username="{phone.user}", realm="{realm}", nonce="{nonce}", uri="{uri}", '
+            f'response="{response}", algorithm=MD5, qop=auth, nc=00000001, cnonce="abc"')
+    return send(2, auth)
+
+
+def test_star21_logs_in_plays_a_tone_and_hangs_up() -> None:
+    net = Network()
+    phone = net.agent("1001", "10.0.1.1", login=False)
+    assert net.routing.router.agent_view("1001").status is AgentStatus.LOGGED_OUT
+    assert dial(net, phone, "*21") == 200
+    phone.ack(phone.invite_request, phone.last)  # type: ignore[attr-defined]
+    assert net.routing.router.agent_view("1001").status is AgentStatus.AVAILABLE
+    assert any(entry[0] == "tone" for entry in net.media.log)
+    net.advance(net.runtime.t + 1.0)
+    bye = phone.take(RequestReceived, "BYE")
+    phone.respond(bye, 200)
+    assert not net.media.open_streams
+    requested = [e for e in net.events if type(e).__name__ == "AgentStatusRequested"]
+    assert requested[-1].action == "login" and requested[-1].accepted  # type: ignore[union-attr]
+
+
+def test_star22_pauses_with_the_first_reason_and_star22n_picks_one() -> None:
+    net = Network()
+    phone = net.agent("1001", "10.0.1.1")
+    assert dial(net, phone, "*22") == 200
+    view = net.routing.router.agent_view("1001")
+    assert view.status is AgentStatus.PAUSED and view.pause_reason == "break"
+    assert dial(net, phone, "*222") == 200
+    assert net.routing.router.agent_view("1001").pause_reason == "lunch"
+
+
+def test_refused_action_gets_409_and_wrong_password_403() -> None:
+    net = Network()
+    phone = net.agent("1001", "10.0.1.1")
+    assert dial(net, phone, "*24") == 409  # not in wrap-up
+    assert "invalid_transition" in phone.last.headers.get("Warning")  # type: ignore[attr-defined]
+    assert dial(net, phone, "*23", password="wrong") == 403
+    assert net.routing.router.agent_view("1001").status is AgentStatus.AVAILABLE
+    assert dial(net, phone, "*23") == 200
+    assert net.routing.router.agent_view("1001").status is AgentStatus.LOGGED_OUT
+    assert net.routing.router.agent_view("1001").state is AgentState.IDLE
