@@ -375,3 +375,24 @@ def test_settings_are_immutable() -> None:
     s = Settings()
     with pytest.raises(ValidationError):
         s.timezone = "UTC"
+
+
+def test_call_control_fields_default_and_validate() -> None:
+    s = Settings(**minimal())
+    q = s.queues[0]
+    assert (q.language.value, q.announce_interval) == ("zh", 30.0)
+    assert (s.media.port_min, s.media.port_max, s.media.keepalive_interval,
+            s.media.session_expires, s.media.advertised_host) == (16384, 32767, 30.0, 1800, None)
+    data = minimal()
+    data["queues"][0].update(language="en", announce_interval=0)
+    data["media"] = {"port_min": 20000, "port_max": 20100, "advertised_host": "10.1.2.3"}
+    s = Settings(**data)
+    assert s.queues[0].language.value == "en" and s.media.advertised_host == "10.1.2.3"
+    for bad in ({"port_min": 30000, "port_max": 20000}, {"session_expires": 60},
+                {"bind_host": "not-an-ip"}, {"keepalive_interval": -1}):
+        data = minimal()
+        data["media"] = bad
+        assert validation_issues(data), bad
+    data = minimal()
+    data["queues"][0]["language"] = "fr"
+    assert validation_issues(data)
