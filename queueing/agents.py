@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from .errors import INVALID_TRANSITION, RoutingError
 from .model import AgentSpec, AgentState, AgentStatus
 
-__all__ = ["STATE_TRANSITIONS", "Agent", "AgentInput", "next_state"]
+__all__ = ["STATE_TRANSITIONS", "TRANSITIONS_BY_NAME", "Agent", "AgentInput", "next_state"]
 
 
 class AgentInput(enum.Enum):
@@ -61,14 +61,14 @@ STATE_TRANSITIONS: dict[tuple[AgentState, AgentInput], AgentState] = {
 
 # The same table keyed by member names: Enum.__hash__ is a Python-level call, and this
 # lookup runs on every state change (four times per routed call).
-_BY_NAME: dict[tuple[str, str], AgentState] = {
+TRANSITIONS_BY_NAME: dict[tuple[str, str], AgentState] = {
     (state._name_, event._name_): new for (state, event), new in STATE_TRANSITIONS.items()
 }
 
 
 def next_state(agent: Agent, event: AgentInput) -> AgentState:
     """The state after ``event``; an unreachable phone never rests into IDLE."""
-    new = _BY_NAME.get((agent.state._name_, event._name_))
+    new = TRANSITIONS_BY_NAME.get((agent.state._name_, event._name_))
     if new is None:
         raise RoutingError(
             INVALID_TRANSITION, f"agent {agent.id!r}: {event.value} while {agent.state.value}"

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import random
 
-from .agents import Agent, AgentInput, next_state
+from .agents import TRANSITIONS_BY_NAME, Agent, AgentInput, next_state
 from .calls import Bucket, Call, Offer
+from .errors import INVALID_TRANSITION, RoutingError
 from .estimator import HandleTimeEstimator
 from .events import (
     AgentStateChanged,
@@ -81,7 +82,10 @@ class RouterCore:
 
     def _set_state(self, agent: Agent, event: AgentInput, now: float) -> None:
         old = agent.state
-        new = next_state(agent, event)
+        # next_state(), inlined: this runs four times per routed call
+        new = TRANSITIONS_BY_NAME.get((old._name_, event._name_))
+        if new is None or (new is _IDLE and not agent.reachable):
+            new = next_state(agent, event)  # raises, or UNREACHABLE
         if new is old:
             return
         agent.state = new
@@ -140,6 +144,9 @@ class RouterCore:
     def _rest(self, agent: Agent, event: AgentInput, seconds: float, now: float) -> None:
         """Enter wrap-up / delay for ``seconds``. A zero delay goes straight to IDLE; a
         zero wrap-up still passes through WRAP_UP, where handle time is measured."""
+        if seconds <= 0 and event is AgentInput.COMPLETE and agent.reachable:
+            self._zero_wrapup(agent, now)
+            return
         if event is AgentInput.MISS and seconds <= 0:
             event = AgentInput.WITHDRAW
         self._set_state(agent, event, now)
@@ -150,6 +157,28 @@ class RouterCore:
                 self._timers.schedule(now + seconds, TimerKind.REST, agent.id, agent.rest_token)
             else:
                 self._set_state(agent, AgentInput.REST_END, now)
+
+    def _zero_wrapup(self, agent: Agent, now: float) -> None:
+        """ON_CALL -> WRAP_UP -> IDLE at one instant: what two ``_set_state`` calls do
+        (both events, the handle time sample), in one step; this is the hot path."""
+        if agent.state is not _ON_CALL:
+            raise RoutingError(INVALID_TRANSITION, f"agent {agent.id!r}: complete while "
+                               f"{agent.state.value}")  # fmt: skip
+        out = self._out
+        agent_id = agent.id
+        out.append(
+            AgentStateChanged(agent_id=agent_id, old=_ON_CALL, new=_WRAP_UP, call_id=None, at=now)
+        )
+        out.append(
+            AgentStateChanged(agent_id=agent_id, old=_WRAP_UP, new=_IDLE, call_id=None, at=now)
+        )
+        agent.state = _IDLE
+        agent.rest_token = 0
+        if agent.last_queue is not None:
+            self._queues[agent.last_queue].handle_time.observe(now - agent.busy_since)
+        agent.idle_since = now
+        if agent.status is _AVAILABLE:
+            self._freed(agent)
 
     # --- waiting buckets ---------------------------------------------------------------
 
@@ -189,7 +218,8 @@ class RouterCore:
             agent = self._agents[agent_id]
             agent.call_id = call.id
             self._set_state(agent, AgentInput.OFFER, now)
-            token = self._next_token()
+            self._token += 1
+            token = self._token
             call.offers[agent_id] = Offer(agent_id, now, token)
             call.tried.add(agent_id)
             call.attempts += 1

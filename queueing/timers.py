@@ -29,6 +29,10 @@ class Timer(NamedTuple):
     token: int
 
 
+_new = tuple.__new__
+_heappush = heapq.heappush
+
+
 class Timers:
     __slots__ = ("_heap", "_seq")
 
@@ -43,7 +47,8 @@ class Timers:
         self, when: float, kind: TimerKind, subject: str, token: int, other: str = ""
     ) -> None:
         self._seq += 1
-        heapq.heappush(self._heap, Timer(when, self._seq, kind, subject, other, token))
+        # tuple.__new__ skips the Python-level Timer.__new__: one routed call schedules one
+        _heappush(self._heap, _new(Timer, (when, self._seq, kind, subject, other, token)))
 
     def peek(self) -> Timer | None:
         return self._heap[0] if self._heap else None
