@@ -33,12 +33,11 @@ Targets (issue 3): <= 20 us per decision at 1,000 agents / 10,000 waiting calls,
 ten times the size costs at most twice the time (agents x10 at a fixed W; W x100 may
 cost up to 4x, i.e. 2x per decade).
 
-Timings are the best of ``--repeat`` rounds. On a shared machine the process is
-descheduled now and then, and a wall-clock interval that spans such a gap is inflated;
-each round's router time is therefore multiplied by the round's CPU share (this
-thread's CPU time / wall time over the whole round, ``cpu`` column; 1.00 on an idle
-machine), which removes the gaps in expectation without timing every command with the
-~0.7 us CPU-time clock. ``--wall`` reports raw wall-clock figures instead.
+Timings are the best of ``--repeat`` short rounds of ``--ops`` loop iterations each, in
+the manner of ``timeit``: on a shared machine the process is descheduled now and then
+and every round that spans such a gap is inflated; short rounds leave some rounds
+undisturbed. ``cpu`` is that round's CPU share (thread CPU time / wall time; 1.00 when
+the process ran throughout).
 """
 
 from __future__ import annotations
@@ -205,20 +204,18 @@ class Timing:
     arrive: float = 0.0  # call_arrived + drain: enqueue, or offer to an idle agent
     commands: int = 0
     decisions: int = 0
-    share: float = 1.0  # CPU share of the round (see the module docstring)
+    share: float = 1.0  # CPU share of the round: thread CPU time / wall time
 
     @property
     def total(self) -> float:
         return self.complete + self.answer + self.arrive
 
 
-def measure(
-    scenario: str, agents: int, waiting: int, ops: int, repeat: int, *, wall: bool = False
-) -> Row:
+def measure(scenario: str, agents: int, waiting: int, ops: int, repeat: int) -> Row:
     t0 = perf_counter()
     bench = Bench(agents, waiting, scenario)
     setup = perf_counter() - t0
-    for _ in range(ops // 4):  # warm-up: reach the steady state
+    for _ in range(ops):  # warm-up: reach the steady state
         bench.step(Timing())
     best: Timing | None = None
     for _ in range(repeat):
@@ -226,10 +223,7 @@ def measure(
         w0, c0 = perf_counter(), thread_time()
         for _ in range(ops):
             bench.step(timing)
-        timing.share = 1.0 if wall else min(1.0, (thread_time() - c0) / (perf_counter() - w0))
-        timing.complete *= timing.share
-        timing.answer *= timing.share
-        timing.arrive *= timing.share
+        timing.share = min(1.0, (thread_time() - c0) / (perf_counter() - w0))
         if best is None or timing.total / timing.decisions < best.total / best.decisions:
             best = timing
     assert best is not None and best.decisions > 0
@@ -255,15 +249,12 @@ def _verdict(met: bool) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--ops", type=int, default=2_000, help="loop iterations per round")
-    parser.add_argument("--repeat", type=int, default=7, help="rounds; the best is kept")
+    parser.add_argument("--ops", type=int, default=250, help="loop iterations per round")
+    parser.add_argument("--repeat", type=int, default=40, help="rounds; the best is kept")
     parser.add_argument(
         "--profile",
         action="store_true",
         help="cProfile the 1,000 agents / 10,000 waiting case and print the top functions",
-    )
-    parser.add_argument(
-        "--wall", action="store_true", help="raw wall-clock figures (no CPU-share correction)"
     )
     args = parser.parse_args()
 
@@ -272,7 +263,7 @@ def main() -> int:
         timing = Timing()
         prof = cProfile.Profile()
         prof.enable()
-        for _ in range(args.ops):
+        for _ in range(args.ops * args.repeat):
             bench.step(timing)
         prof.disable()
         pstats.Stats(prof).sort_stats("tottime").print_stats(30)
@@ -287,7 +278,7 @@ def main() -> int:
     print("us/decision = all router time (complete + answer + arrive) / OfferCall decisions")
     print(header)
     for scenario, agents, waiting in SIZES:
-        row = measure(scenario, agents, waiting, args.ops, args.repeat, wall=args.wall)
+        row = measure(scenario, agents, waiting, args.ops, args.repeat)
         rows.append(row)
         print(
             f"{row.scenario:>8} {row.agents:>7} {row.waiting:>8} {row.setup_s:>8.2f} "
