@@ -210,16 +210,38 @@ async def test_errors(player: MediaPlayer, sink: Sink) -> None:
         await player.start_stream("c9", "127.0.0.1", sink.port, 0, "PCMU")
 
 
+def _free_even_pair() -> int:
+    """An even port whose pair (it and +2) is free right now: other processes on this
+    machine (sipp peers, an ACD under test) use RTP ports too."""
+    import socket
+
+    for base in range(40000, 60000, 4):
+        socks = []
+        try:
+            for port in (base, base + 2):
+                sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                socks.append(sock)
+                sock.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        finally:
+            for sock in socks:
+                sock.close()
+        return base
+    raise RuntimeError("no free port pair")
+
+
 async def test_port_range_exhaustion_and_reuse(sink: Sink) -> None:
-    player = MediaPlayer(PortRange(32000, 32003, host="127.0.0.1"))  # two even ports
+    base = _free_even_pair()
+    player = MediaPlayer(PortRange(base, base + 3, host="127.0.0.1"))  # two even ports
     try:
         ports = [await player.start_stream(f"c{i}", "127.0.0.1", sink.port, 0, "PCMU")
                  for i in range(2)]
-        assert sorted(ports) == [32000, 32002]
+        assert sorted(ports) == [base, base + 2]
         with pytest.raises(MediaError, match="no-free-port"):
             await player.start_stream("c2", "127.0.0.1", sink.port, 0, "PCMU")
         player.stop("c0")
         await asyncio.sleep(0)  # the transport closes its socket on the next iteration
-        assert await player.start_stream("c2", "127.0.0.1", sink.port, 0, "PCMU") == 32000
+        assert await player.start_stream("c2", "127.0.0.1", sink.port, 0, "PCMU") == base
     finally:
         await player.close()
