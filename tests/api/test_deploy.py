@@ -4,6 +4,7 @@ compose validates as configuration. (No Docker engine here: static checks only.)
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -12,13 +13,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+from ruamel.yaml import YAML
 
 from config import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
+_YAML = YAML(typ="safe", pure=True)
 _VAR = re.compile(r"\$\{(\w+)(?:(:?[-?])([^}]*))?\}")
+
+
+def _load(text: str) -> Any:
+    return _YAML.load(text)
 
 
 def _env_example() -> dict[str, str]:
@@ -54,7 +60,7 @@ def interpolate(value: Any, env: dict[str, str]) -> Any:
 
 @pytest.fixture(scope="module")
 def compose() -> dict[str, Any]:
-    data = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    data = _load((DEPLOY / "compose.yaml").read_text())
     return interpolate(data, _env_example())  # type: ignore[no-any-return]
 
 
@@ -87,7 +93,7 @@ def test_every_bind_mount_exists(compose: dict[str, Any]) -> None:
 
 
 def test_prometheus_loads_the_shipped_rules(compose: dict[str, Any]) -> None:
-    prom = yaml.safe_load((DEPLOY / "prometheus.yml").read_text())
+    prom = _load((DEPLOY / "prometheus.yml").read_text())
     mounts = dict((t, s) for s, t in _mounts(compose["services"]["prometheus"]))
     rules_target = next(t for t in mounts if t.startswith("/etc/prometheus/rules/"))
     assert (DEPLOY / mounts[rules_target]).resolve() == ROOT / "metrics/prometheus/rules.yml"
@@ -107,12 +113,12 @@ def test_grafana_provisions_the_shipped_dashboard(compose: dict[str, Any]) -> No
     provisioning = ROOT / "metrics/grafana/provisioning"
     assert mounts["/etc/grafana/provisioning/datasources"] == provisioning / "datasources"
     assert mounts["/etc/grafana/provisioning/dashboards"] == provisioning / "dashboards"
-    provider = yaml.safe_load((provisioning / "dashboards/acd.yaml").read_text())
+    provider = _load((provisioning / "dashboards/acd.yaml").read_text())
     folder = provider["providers"][0]["options"]["path"]
     dashboards = [t for t, s in mounts.items() if s.suffix == ".json"]
     assert dashboards and all(Path(t).parent == Path(folder) for t in dashboards)
     assert mounts[dashboards[0]] == ROOT / "metrics/grafana/hotline-12345.json"
-    datasource = yaml.safe_load((provisioning / "datasources/acd.yaml").read_text())
+    datasource = _load((provisioning / "datasources/acd.yaml").read_text())
     url = datasource["datasources"][0]["url"]
     assert url == "http://prometheus:9090" and "prometheus" in compose["services"]
 
@@ -140,10 +146,10 @@ def test_promtool_accepts_the_prometheus_config(tmp_path: Path) -> None:
     promtool = shutil.which("promtool")
     if promtool is None:
         pytest.skip("promtool is not installed")
-    prom = yaml.safe_load((DEPLOY / "prometheus.yml").read_text())
+    prom = _load((DEPLOY / "prometheus.yml").read_text())
     prom["rule_files"] = [str(ROOT / "metrics/prometheus/rules.yml")]
     config = tmp_path / "prometheus.yml"
-    config.write_text(yaml.safe_dump(prom))
+    config.write_text(json.dumps(prom))  # JSON is YAML
     result = subprocess.run([promtool, "check", "config", str(config)],
                             capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
