@@ -14,17 +14,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sip.message import parse_message  # noqa: E402
+from sip.message import parse_message
 
 TARGET = 40_000
 
 _SDP = (
-    "v=0\r\no=FreeSWITCH 1712345678 1712345679 IN IP4 10.20.30.40\r\ns=FreeSWITCH\r\n"
-    "c=IN IP4 10.20.30.40\r\nt=0 0\r\nm=audio 23456 RTP/AVP 8 0 18 101 13\r\n"
-    "a=rtpmap:8 PCMA/8000\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:18 G729/8000\r\n"
-    "a=fmtp:18 annexb=no\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\n"
-    "a=rtpmap:13 CN/8000\r\na=ptime:20\r\na=sendrecv\r\na=rtcp:23457 IN IP4 10.20.30.40\r\n"
-).encode()
+    b"v=0\r\no=FreeSWITCH 1712345678 1712345679 IN IP4 10.20.30.40\r\ns=FreeSWITCH\r\n"
+    b"c=IN IP4 10.20.30.40\r\nt=0 0\r\nm=audio 23456 RTP/AVP 8 0 18 101 13\r\n"
+    b"a=rtpmap:8 PCMA/8000\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:18 G729/8000\r\n"
+    b"a=fmtp:18 annexb=no\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\n"
+    b"a=rtpmap:13 CN/8000\r\na=ptime:20\r\na=sendrecv\r\na=rtcp:23457 IN IP4 10.20.30.40\r\n"
+)
 
 INVITE = (
     "INVITE sip:12345@10.20.30.50:5060 SIP/2.0\r\n"
@@ -45,30 +45,30 @@ INVITE = (
 ).encode() + _SDP
 
 REGISTER = (
-    "REGISTER sip:acd.example.gov.cn SIP/2.0\r\n"
-    "Via: SIP/2.0/UDP 192.168.10.21:5060;branch=z9hG4bK.Yq3dTzPx1;rport\r\n"
-    "From: <sip:agent017@acd.example.gov.cn>;tag=kQ2x8Zp0A\r\n"
-    "To: sip:agent017@acd.example.gov.cn\r\n"
-    "CSeq: 20 REGISTER\r\n"
-    "Call-ID: 9xR2mJ7wqL\r\n"
-    "Max-Forwards: 70\r\n"
-    'Contact: <sip:agent017@192.168.10.21;transport=udp>;+sip.instance="<urn:uuid:1b2c>"\r\n'
-    "Expires: 3600\r\n"
-    "User-Agent: Linphone/5.2.0 (belle-sip/5.2.0)\r\n"
-    "Content-Length: 0\r\n\r\n"
-).encode()
+    b"REGISTER sip:acd.example.gov.cn SIP/2.0\r\n"
+    b"Via: SIP/2.0/UDP 192.168.10.21:5060;branch=z9hG4bK.Yq3dTzPx1;rport\r\n"
+    b"From: <sip:agent017@acd.example.gov.cn>;tag=kQ2x8Zp0A\r\n"
+    b"To: sip:agent017@acd.example.gov.cn\r\n"
+    b"CSeq: 20 REGISTER\r\n"
+    b"Call-ID: 9xR2mJ7wqL\r\n"
+    b"Max-Forwards: 70\r\n"
+    b'Contact: <sip:agent017@192.168.10.21;transport=udp>;+sip.instance="<urn:uuid:1b2c>"\r\n'
+    b"Expires: 3600\r\n"
+    b"User-Agent: Linphone/5.2.0 (belle-sip/5.2.0)\r\n"
+    b"Content-Length: 0\r\n\r\n"
+)
 
 OK = (
-    "SIP/2.0 200 OK\r\n"
-    "Via: SIP/2.0/UDP 10.20.30.50:5060;branch=z9hG4bK-524287-1---2f0a;rport=5060\r\n"
-    "Record-Route: <sip:10.20.30.50;lr>\r\n"
-    "Contact: <sip:agent017@192.168.10.21:5060>\r\n"
-    "To: <sip:agent017@acd.example.gov.cn>;tag=8f2d1a\r\n"
-    'From: "12345" <sip:12345@acd.example.gov.cn>;tag=b71c4e\r\n'
-    "Call-ID: 7c1e9d2b4a6f8e0d@10.20.30.50\r\n"
-    "CSeq: 1 INVITE\r\n"
-    "Content-Length: 0\r\n\r\n"
-).encode()
+    b"SIP/2.0 200 OK\r\n"
+    b"Via: SIP/2.0/UDP 10.20.30.50:5060;branch=z9hG4bK-524287-1---2f0a;rport=5060\r\n"
+    b"Record-Route: <sip:10.20.30.50;lr>\r\n"
+    b"Contact: <sip:agent017@192.168.10.21:5060>\r\n"
+    b"To: <sip:agent017@acd.example.gov.cn>;tag=8f2d1a\r\n"
+    b'From: "12345" <sip:12345@acd.example.gov.cn>;tag=b71c4e\r\n'
+    b"Call-ID: 7c1e9d2b4a6f8e0d@10.20.30.50\r\n"
+    b"CSeq: 1 INVITE\r\n"
+    b"Content-Length: 0\r\n\r\n"
+)
 
 
 def rate(fn: Callable[[], object], seconds: float = 1.5) -> float:

@@ -115,7 +115,7 @@ class _StringValue:
 
     @classmethod
     def parse(cls, text: str) -> Any:  # pragma: no cover - overridden
-        raise NotImplementedError
+        raise TypeError(f"{cls.__name__} must define parse()")
 
     @classmethod
     def _validate(cls, value: Any) -> Any:
