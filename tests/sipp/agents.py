@@ -17,10 +17,11 @@ import re
 import socket
 import subprocess
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tests.sipp.harness import (
     SCENARIOS,
@@ -30,6 +31,7 @@ from tests.sipp.harness import (
     free_port,
     require_sipp,
     run_many,
+    sipp_command,
 )
 
 __all__ = [
@@ -38,10 +40,13 @@ __all__ = [
     "AgentPool",
     "AgentSpec",
     "PhoneEvent",
+    "SippRun",
     "free_media_base",
     "parse_log",
+    "spawn_sipp",
     "start_agents",
     "udp_port_bound",
+    "wait_until",
 ]
 
 BEHAVIOURS = ("answer", "hangup", "busy", "decline", "noanswer")
@@ -77,7 +82,9 @@ class PhoneEvent:
     fields: dict[str, str]
 
 
-_LINE = re.compile(r"^(?P<name>[a-z_]+) t=(?P<s>[0-9.]+):(?P<us>[0-9.]+) call=(?P<call>\S+)(?P<rest>.*)$")
+_LINE = re.compile(
+    r"^(?P<name>[a-z_]+) t=(?P<s>[0-9.]+):(?P<us>[0-9.]+) call=(?P<call>\S+)(?P<rest>.*)$"
+)
 _FIELD = re.compile(r"(\w+)=(\S*)")
 
 
@@ -91,7 +98,9 @@ def parse_log(text: str) -> list[PhoneEvent]:
             continue
         t = float(match["s"]) + float(match["us"]) / 1e6
         rest = match["rest"]
-        events.append(PhoneEvent(match["name"], t, match["call"], dict(_FIELD.findall(rest)) | {"raw": rest}))
+        events.append(
+            PhoneEvent(match["name"], t, match["call"], dict(_FIELD.findall(rest)) | {"raw": rest})
+        )
     return events
 
 
@@ -324,6 +333,27 @@ class AgentPool:
             self.tmp,
         )[0]
 
+    def unregister_all(self) -> None:
+        """Remove every binding this pool made, so later tests never ring a dead phone."""
+        registered = [
+            p for p in self if p.registration is not None and p.registration.returncode == 0
+        ]
+        runs = [
+            (
+                "unregister",
+                self.acd.sip("udp"),
+                {
+                    "service": p.agent_id,
+                    "auth": (p.agent_id, agent_password(p.agent_id)),
+                    "variables": {"contact_port": str(p.port)},
+                    "timeout": 30,
+                },
+            )
+            for p in registered
+        ]
+        if runs:
+            run_many(runs, self.tmp)
+
     def stop(self, grace: float = 30.0) -> dict[str, SippResult]:
         """Stop phones still running (``q``: finish current calls) and collect all results."""
         for phone in self:
@@ -355,10 +385,73 @@ class AgentPool:
                             f"while {open_call.call_id} (offered {open_call.t:.3f}) was not over"
                         )
                     open_call = event
-                elif event.name == "end" and open_call is not None:
-                    if event.call_id == open_call.call_id:
-                        open_call = None
+                elif (
+                    event.name == "end"
+                    and open_call is not None
+                    and event.call_id == open_call.call_id
+                ):
+                    open_call = None
         return problems
+
+
+class SippRun:
+    """One sipp client (e.g. a PBX caller) running in the background, with its log."""
+
+    def __init__(self, scenario: str, target: tuple[str, int], tmp: Path, **kwargs: Any) -> None:
+        self.log_path = tmp / f"{scenario}.{time.monotonic_ns()}.log"
+        extra = list(kwargs.pop("extra", None) or [])
+        extra += ["-trace_logs", "-log_file", str(self.log_path)]
+        self.timeout = float(kwargs.get("timeout", 60))
+        args, self.err_path = sipp_command(scenario, target, tmp, extra=extra, **kwargs)
+        self.process = subprocess.Popen(
+            args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=tmp
+        )
+        self.result: SippResult | None = None
+
+    def running(self) -> bool:
+        return self.process.poll() is None
+
+    def wait(self) -> SippResult:
+        if self.result is None:
+            try:
+                out, _ = self.process.communicate(timeout=self.timeout + 30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                out, _ = self.process.communicate()
+            errors = self.err_path.read_text(errors="replace") if self.err_path.exists() else ""
+            self.result = SippResult(self.process.returncode, out.decode(errors="replace"), errors)
+        return self.result
+
+    def kill(self) -> None:
+        if self.running():
+            self.process.kill()
+        self.wait()
+
+    def events(self) -> list[PhoneEvent]:
+        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return parse_log(text)
+
+    def named(self, name: str) -> list[PhoneEvent]:
+        return [e for e in self.events() if e.name == name]
+
+    def explain(self) -> str:
+        result = self.wait()
+        log = self.log_path.read_text(errors="replace")[-2000:] if self.log_path.exists() else ""
+        return result.explain() + "\n--- log ---\n" + log
+
+
+def spawn_sipp(scenario: str, target: tuple[str, int], tmp: Path, **kwargs: Any) -> SippRun:
+    """Start a bounded sipp client (arguments as `harness.sipp_command`) without waiting."""
+    return SippRun(scenario, target, tmp, **kwargs)
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    """Poll a condition the system under test makes true (a log line, a phone's state)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.02)
 
 
 _sdp_ports = itertools.count()
@@ -388,7 +481,7 @@ def start_agents(
         yield pool
     finally:
         try:
+            pool.unregister_all()
             pool.stop(grace=10.0)
         finally:
             pool.kill()
-
