@@ -1,4 +1,4 @@
-"""More ``acd`` subcommands: ``migrate``, ``agents``, ``staffing``, ``report``.
+"""More ``acd`` subcommands: ``migrate``, ``agents``, ``staffing``, ``report``, ``demo``.
 
 The ``register_*`` functions here are what ``acd.cli.COMMANDS`` lists; each imports its
 module only when the parser is built, so this package never imports ``acd.cli`` at import
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["COMMANDS", "register_agents", "register_migrate", "register_report",
-           "register_staffing"]
+__all__ = ["COMMANDS", "register_agents", "register_demo", "register_migrate",
+           "register_report", "register_staffing"]
 
 
 def register_migrate(subparsers: Any) -> None:
@@ -41,4 +41,11 @@ def register_report(subparsers: Any) -> None:
     register(subparsers)
 
 
-COMMANDS = [register_migrate, register_agents, register_staffing, register_report]
+def register_demo(subparsers: Any) -> None:
+    from acd.commands.demo import register
+
+    register(subparsers)
+
+
+COMMANDS = [register_migrate, register_agents, register_staffing, register_report,
+            register_demo]
