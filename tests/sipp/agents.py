@@ -42,6 +42,7 @@ __all__ = [
     "PhoneEvent",
     "SippRun",
     "free_media_base",
+    "free_sip_port",
     "parse_log",
     "spawn_sipp",
     "start_agents",
@@ -106,6 +107,7 @@ def parse_log(text: str) -> list[PhoneEvent]:
 
 # -- ports ---------------------------------------------------------------------------------
 _used_media: set[int] = set()
+_reserved: set[int] = set()  # ports handed out to sipp processes of this test process
 _media_slot = itertools.count()
 
 
@@ -125,12 +127,24 @@ def free_media_base() -> int:
     base = 40000 + (os.getpid() % 24) * span
     for _ in range(span // 4):
         port = base + (next(_media_slot) % (span // 4)) * 4
-        if port in _used_media:
+        if port in _used_media or _reserved & set(range(port, port + 4)):
             continue
         if all(_udp_free(port + i) for i in range(4)):
             _used_media.add(port)
             return port
     raise RuntimeError("no free RTP port range for sipp")
+
+
+def free_sip_port() -> int:
+    """Like `harness.free_port`, but never a port inside a media range (or another port)
+    already handed to a sipp process that may not have bound it yet."""
+    for _ in range(100):
+        port = free_port("udp")
+        media = {m + i for m in _used_media for i in range(4)}
+        if port not in _reserved and port not in media:
+            _reserved.add(port)
+            return port
+    raise RuntimeError("no free UDP port")
 
 
 def udp_port_bound(port: int) -> bool:
@@ -222,13 +236,13 @@ class AgentPool:
     # -- processes --------------------------------------------------------------------
     def start_phone(self, spec: AgentSpec) -> AgentPhone:
         sipp = require_sipp()
-        port = free_port("udp")
+        port = free_sip_port()
         tag = f"agent-{spec.agent_id}-{spec.behaviour}-{time.monotonic_ns()}"
         phone = AgentPhone(
             spec=spec,
             port=port,
             rtp_port=_sdp_port(),
-            control_port=free_port("udp"),
+            control_port=free_sip_port(),
             log_path=self.tmp / f"{tag}.log",
             err_path=self.tmp / f"{tag}.err",
         )
@@ -288,6 +302,7 @@ class AgentPool:
                 if udp_port_bound(phone.port):
                     pending.remove(phone)
                 elif not phone.running():
+                    phone.wait(5)
                     raise RuntimeError("agent phone exited at start:\n" + phone.explain())
             if pending and time.monotonic() > deadline:
                 raise RuntimeError(f"{len(pending)} agent phones not listening in {timeout}s")
