@@ -1,7 +1,7 @@
 """The same PBX calls answered by a real softphone: baresip (Debian ``baresip``) registers
-as agent 1001 with digest auth and ``answermode=auto``, headless (no UI module, aubridge audio source and player,
-no audio device). A sipp PBX calls each queue; the call must be answered by baresip and end
-cleanly on the caller's BYE.
+as agent 1001 with digest auth and ``answermode=auto``, headless (no UI module; aubridge as
+audio source and player, so no audio device). A sipp PBX calls each queue; the call must be
+answered by baresip and end cleanly on the caller's BYE.
 """
 
 from __future__ import annotations
