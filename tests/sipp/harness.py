@@ -58,6 +58,8 @@ def make_config(
             "digest_algorithms": ["MD5"],
         },
         "http": {"listen": "127.0.0.1:0"},
+        # The ACD's RTP ports stay clear of the ranges sipp peers are given (-mp).
+        "media": {"bind_host": "127.0.0.1", "port_min": 10000, "port_max": 14999},
         "database": {"url": database_url, "spool_dir": str(tmp / "spool")},
         "logging": {"format": "json", "level": "debug"},
         "trunks": [{"name": "pbx", "sources": ["127.0.0.0/8"]}],
@@ -177,7 +179,9 @@ _rtp_slot = itertools.count()
 
 
 def _rtp_range() -> list[str]:
-    base = 20000 + (os.getpid() % 50) * 400 + (next(_rtp_slot) % 100) * 4
+    # 20000-31999: above the test ACD's media ports (make_config), below the kernel's
+    # ephemeral range (32768-) that free_port() draws from.
+    base = 20000 + (os.getpid() % 10) * 1200 + (next(_rtp_slot) % 300) * 4
     return ["-mp", str(base)]
 
 
