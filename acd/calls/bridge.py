@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING
 
 from acd.logging import bind_context, get_logger
 from acd.sipservice import ClientOutcome
-from queueing import OfferFailure, RoutingError
 from sip.dialog import Dialog
 from sip.errors import LocalProtocolError, RemoteProtocolError
 from sip.message import Response, make_response
@@ -113,48 +112,16 @@ class Bridge:
             call.pending_bridge = None
             self._reinvite_caller(call, leg, now)
 
-    # -- an agent (or overflow target) answered --------------------------------------------
-    def agent_answered(self, call: Call | None, leg: AgentLeg, response: Response,
-                       now: float) -> None:
+    # -- an agent (or overflow target) answered and was ACKed (`AgentLegs.answered`) ------
+    def join(self, call: Call, leg: AgentLeg, sdp: SessionDescription, response: Response,
+             now: float) -> None:
+        """Bridge ``leg`` (its offer accepted by the router) to ``call``."""
         engine = self.engine
-        if leg.dialog is not None:  # a 2xx retransmission: ACK again
-            if leg.state is not LegState.ENDED or leg.acks < 3:
-                self._ack(leg, now)
-            return
-        leg.final_status = response.status
-        try:
-            leg.dialog = Dialog.uac(leg.invite, response, engine.local(leg.dest.transport))
-        except (RemoteProtocolError, LocalProtocolError) as exc:
-            log.warning("agent_dialog_failed", error=str(exc))
-            engine.end_leg(leg, "rejected", now)
-            if call is not None and leg.agent_id in call.legs:
-                del call.legs[leg.agent_id]
-                engine.offer_failed(call.id, leg.agent_id, OfferFailure.REJECTED, now)
-            return
-        self._ack(leg, now)
-        try:
-            sdp = parse_sdp(response)
-        except SdpError:
-            sdp = None
-        live = (call is not None and not call.ended and call.state is CallState.QUEUED
-                and leg.state in (LegState.INVITING, LegState.RINGING))
-        if not live or call is None or sdp is None:
-            log.info("agent_answered_too_late" if sdp is not None else "agent_answer_without_sdp",
-                     leg=leg.state.value)
-            self._drop_leg(call, leg, "answered-too-late" if sdp is not None else "rejected", now)
-            return
-        if leg.overflow_target is None:
-            try:
-                engine.router.offer_answered(call.id, leg.agent_id, now)
-            except RoutingError as exc:
-                log.info("agent_answered_too_late", code=exc.code)
-                self._drop_leg(call, leg, "answered-too-late", now)
-                return
-            call.answered = True
         call.legs.pop(leg.agent_id, None)
         leg.answer_sdp, leg.answer_body = sdp, response.body
         leg.state = LegState.ANSWERED
         call.bridged = leg
+        assert leg.dialog is not None
         engine.add_dialog(leg.dialog, (call, leg))
         for other in list(call.legs.values()):  # ring-all: the router withdraws them too
             engine.cancel_leg(other, now)
@@ -168,21 +135,6 @@ class Bridge:
                 self._reinvite_caller(call, leg, now)
             else:
                 call.pending_bridge, call.bridged = leg, None
-
-    def _drop_leg(self, call: Call | None, leg: AgentLeg, result: str, now: float) -> None:
-        self.engine.bye(leg.dialog, leg.dest, now)
-        if call is not None and call.legs.get(leg.agent_id) is leg:
-            del call.legs[leg.agent_id]
-        self.engine.end_leg(leg, result, now)
-
-    def _ack(self, leg: AgentLeg, now: float) -> None:
-        if leg.dialog is None:
-            return
-        ack = leg.dialog.create_request("ACK") if leg.dialog.state.name != "TERMINATED" else None
-        if ack is None:
-            return
-        leg.acks += 1
-        self.engine.sip.send_ack(ack, _dest(leg.dialog, leg.dest), now)
 
     def _relay_answer(self, call: Call, leg: AgentLeg, response: Response, now: float) -> None:
         engine = self.engine

@@ -2,13 +2,14 @@
 
 `CallControl` owns every call. Inbound INVITEs are checked (feature code → trunk → queue →
 SDP), answered (announce mode) or left ringing (ringback mode) and handed to the router;
-`OfferCall` rings an agent (`AgentLeg`), `WithdrawOffer` cancels it, `OverflowCall` sends
-the caller elsewhere. Bridging is in `acd.calls.bridge`, feature codes in
-`acd.calls.features`, dead-call detection in `acd.calls.keepalive`.
+router decisions (`OfferCall` rings an agent, `WithdrawOffer` cancels it, `OverflowCall`
+sends the caller elsewhere) and the agents' responses are handled by `acd.calls.legs`.
+Bridging is in `acd.calls.bridge`, feature codes in `acd.calls.features`, dead-call
+detection in `acd.calls.keepalive`.
 
 Race rules: every entry point looks the call up again and checks its state; a call that
 ENDED ignores everything; an agent leg whose offer was withdrawn is CANCELLING and a 2xx
-on it is ACKed and hung up (`AgentLeg`). Handlers never raise for peer behaviour.
+on it is ACKed and hung up (`AgentLegs.answered`). Handlers never raise for peer behaviour.
 """
 
 from __future__ import annotations
@@ -24,13 +25,12 @@ from acd.runtime import Runtime
 from acd.sipservice import ClientOutcome, SipService
 from config import Settings
 from config.routing import Media
-from queueing import OfferCall, OfferFailure, OverflowCall, RoutingError, WithdrawOffer
+from queueing import OfferFailure, RoutingError
 from queueing.events import Decision
 from sip.dialog import Dialog, DialogId, DialogTable
-from sip.headers import NameAddress
 from sip.message import Response, make_response
 from sip.offer_answer import negotiate_answer
-from sip.requests import ALLOW, LocalAddress, build_invite, new_call_id
+from sip.requests import ALLOW, LocalAddress
 from sip.sdp import SdpError
 from sip.transaction_events import (
     AckReceived,
@@ -42,12 +42,13 @@ from sip.transaction_events import (
     TransactionKey,
 )
 
-from .agent_leg import AgentLeg, LegState, failure_for_status
+from .agent_leg import AgentLeg, LegState
 from .bridge import Bridge
 from .call import Call, CallState, Mode
-from .events import AgentLegEnded, CallEnded, CallEngineEvent, CallStarted, HangupBy
+from .events import CallEnded, CallEngineEvent, CallStarted, HangupBy
 from .features import FeatureCall, Features
 from .keepalive import Keepalive
+from .legs import AgentLegs
 from .media import CallMedia
 from .timers import Deadlines
 from .wire import SDP, caller_identity, dest_for, parse_sdp, uri_user
@@ -58,7 +59,6 @@ log = get_logger("acd.calls")
 
 Observer = Callable[[CallEngineEvent, float], None]
 Owner = tuple[Call | FeatureCall, AgentLeg | None]
-OVERFLOW_AGENT = "overflow"
 
 
 class CallControl:
@@ -86,6 +86,7 @@ class CallControl:
         self.deadlines = Deadlines()
         self.observers: list[Observer] = []
         self.queues = {q.name: q for q in settings.queues}
+        self.agent_legs = AgentLegs(self)
         self.bridge = Bridge(self)
         self.keepalive = Keepalive(self, settings.media)
         self.features = Features(self, settings)
@@ -274,155 +275,25 @@ class CallControl:
         with bind_context(call_id=call.id):
             log.info("call_queued", queue=call.queue, position=position)
 
-    # -- decisions of the router --------------------------------------------------------
+    # -- agent legs (acd.calls.legs) -------------------------------------------------------
     def on_decision(self, decision: Decision, now: float) -> None:
-        with bind_context(call_id=decision.call_id):
-            if isinstance(decision, OfferCall):
-                with bind_context(agent_id=decision.agent_id):
-                    self._offer(decision, now)
-            elif isinstance(decision, WithdrawOffer):
-                with bind_context(agent_id=decision.agent_id):
-                    self._withdraw(decision.call_id, decision.agent_id, decision.reason.value, now)
-            elif isinstance(decision, OverflowCall):
-                self._overflow(decision, now)
+        self.agent_legs.on_decision(decision, now)
 
     def offer_failed(self, call_id: str, agent_id: str, failure: OfferFailure, now: float) -> None:
-        try:
-            self.router.offer_failed(call_id, agent_id, failure, now)
-        except RoutingError as exc:
-            log.info("offer_failure_ignored", agent_id=agent_id, code=exc.code)
-
-    def _offer(self, decision: OfferCall, now: float) -> None:
-        call = self.calls.get(decision.call_id)
-        agent_id = decision.agent_id
-        if call is None or call.state is not CallState.QUEUED or agent_id in call.legs:
-            log.warning("offer_for_unknown_call", state=call.state.value if call else None)
-            self.offer_failed(decision.call_id, agent_id, OfferFailure.UNREACHABLE, now)
-            return
-        bindings = self.registration.contacts(agent_id)
-        if not bindings:
-            log.info("agent_not_registered")
-            self.offer_failed(call.id, agent_id, OfferFailure.UNREACHABLE, now)
-            return
-        binding = bindings[0]
-        src = binding.source
-        source = Address(src.transport.lower(), src.host, src.port)
-        try:
-            dest = dest_for(binding.contact, source)
-        except ValueError:
-            self.offer_failed(call.id, agent_id, OfferFailure.UNREACHABLE, now)
-            return
-        self.invite_target(call, agent_id, binding.contact, binding.aor, dest, now)
-        log.info("agent_ringing", contact=binding.contact, ring_timeout=decision.ring_timeout)
+        self.agent_legs.offer_failed(call_id, agent_id, failure, now)
 
     def invite_target(self, call: Call, agent_id: str, uri: str, to_uri: str, dest: Address,
                       now: float, overflow: str | None = None) -> AgentLeg:
-        """INVITE an agent (or an overflow target) with the caller's original offer."""
-        local = self.local(dest.transport)
-        sender = NameAddress(f"sip:{call.caller}@{self.domain}", display_name=call.caller_display)
-        invite = build_invite(
-            uri, sender, NameAddress(to_uri), call_id=new_call_id(local.host),
-            via_host=local.host, via_port=local.port, transport=dest.transport.upper(),
-            contact=f"<{local.contact}>", sdp=call.invite.body,
-        )
-        key = self.sip.request(invite, dest, now,
-                               lambda outcome, when: self.on_agent_response(leg, outcome, when))
-        leg = AgentLeg(call_id=call.id, agent_id=agent_id, invite=invite, key=key, dest=dest,
-                       offered_sdp=call.caller_offer, overflow_target=overflow)
-        call.legs[agent_id] = leg
-        leg.timers.append(self.deadlines.at(
-            now + self.keepalive.no_response_timeout, lambda when: self._no_response(leg, when)))
-        return leg
-
-    def _no_response(self, leg: AgentLeg, now: float) -> None:
-        """Nothing at all heard from the phone (not even 100): unreachable, stop waiting."""
-        if leg.state is not LegState.INVITING:
-            return
-        call = self.calls.get(leg.call_id)
-        with bind_context(call_id=leg.call_id, agent_id=leg.agent_id):
-            log.info("agent_no_response")
-            self.cancel_leg(leg, now)
-            self.end_leg(leg, "unreachable", now)
-            if call is not None and leg.overflow_target is None:
-                call.legs.pop(leg.agent_id, None)
-                self.offer_failed(call.id, leg.agent_id, OfferFailure.UNREACHABLE, now)
-            elif call is not None:
-                self.hangup(call, HangupBy.SYSTEM, "overflow-unreachable", now)
-
-    def cancel_leg(self, leg: AgentLeg, now: float) -> None:
-        if leg.ringing:
-            leg.state = LegState.CANCELLING
-            self.sip.cancel(leg.key, now)
-
-    def end_leg(self, leg: AgentLeg, result: str, now: float) -> None:
-        if leg.end():
-            log.info("agent_leg_ended", agent_id=leg.agent_id, result=result,
-                     status=leg.final_status)
-            self.emit(AgentLegEnded(call_id=leg.call_id, agent_id=leg.agent_id,
-                                    status=leg.final_status, result=result, at=now), now)
-
-    def _withdraw(self, call_id: str, agent_id: str, reason: str, now: float) -> None:
-        call = self.calls.get(call_id)
-        leg = call.legs.pop(agent_id, None) if call is not None else None
-        if leg is None or not leg.ringing:
-            return
-        log.info("agent_offer_withdrawn", reason=reason)
-        self.cancel_leg(leg, now)
+        return self.agent_legs.invite(call, agent_id, uri, to_uri, dest, now, overflow)
 
     def on_agent_response(self, leg: AgentLeg, outcome: ClientOutcome, now: float) -> None:
-        call = self.calls.get(leg.call_id)
-        status, response = outcome.status, outcome.response
-        with bind_context(call_id=leg.call_id, agent_id=leg.agent_id):
-            if status < 200:
-                if leg.state is LegState.INVITING:
-                    leg.state = LegState.RINGING
-                if (call is not None and call.mode is Mode.RINGBACK and status in (180, 183)
-                        and not call.ringing_sent and call.state is CallState.QUEUED):
-                    ringing = make_response(call.invite, 180, to_tag=call.to_tag)
-                    call.ringing_sent = self.sip.respond(call.key, ringing, now)
-                return
-            if status < 300 and response is not None:
-                self.bridge.agent_answered(call, leg, response, now)
-                return
-            leg.final_status = status
-            was = leg.state
-            if was is LegState.ENDED:
-                return
-            result = "cancelled" if was is LegState.CANCELLING else failure_for_status(status)
-            self.end_leg(leg, result, now)
-            if call is None or was is LegState.CANCELLING:
-                return
-            call.legs.pop(leg.agent_id, None)
-            if leg.overflow_target is not None:
-                self.hangup(call, HangupBy.SYSTEM, f"overflow-failed-{status}", now)
-                return
-            failure = (OfferFailure.UNREACHABLE if result == "unreachable"
-                       else OfferFailure.REJECTED)
-            self.offer_failed(call.id, leg.agent_id, failure, now)
+        self.agent_legs.on_response(leg, outcome, now)
 
-    def _overflow(self, decision: OverflowCall, now: float) -> None:
-        call = self.calls.get(decision.call_id)
-        if call is None or call.ended:
-            return
-        call.in_router = False  # the router has recorded the overflow outcome
-        log.info("call_overflowed", target=decision.target, reason=decision.reason.value)
-        for leg in list(call.legs.values()):
-            self.cancel_leg(leg, now)
-        call.legs.clear()
-        if call.mode is Mode.RINGBACK or call.dialog is None:
-            moved = make_response(call.invite, 302, to_tag=call.to_tag,
-                                  extra=[("Contact", f"<{decision.target}>")])
-            call.final_status = 302 if self.sip.respond(call.key, moved, now) else 487
-            self.hangup(call, HangupBy.SYSTEM, "overflowed", now, outcome="overflowed")
-            return
-        try:
-            dest = dest_for(decision.target, None)
-        except ValueError:
-            self.hangup(call, HangupBy.SYSTEM, "overflow-bad-target", now, outcome="overflowed")
-            return
-        call.reason = "overflowed"
-        self.invite_target(call, OVERFLOW_AGENT, decision.target, decision.target, dest, now,
-                           overflow=decision.target)
+    def cancel_leg(self, leg: AgentLeg, now: float) -> None:
+        self.agent_legs.cancel(leg, now)
+
+    def end_leg(self, leg: AgentLeg, result: str, now: float) -> None:
+        self.agent_legs.end(leg, result, now)
 
     # -- dialog events: ACK, CANCEL, ACK timeout --------------------------------------
     def on_dialog_event(self, event: Event, now: float) -> None:
