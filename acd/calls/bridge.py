@@ -36,7 +36,7 @@ from sip.transaction_events import Address, RequestReceived
 from .agent_leg import AgentLeg, LegState
 from .call import Call, CallState, Mode
 from .events import HangupBy
-from .wire import SDP, dest_for, parse_sdp
+from .wire import SDP, dialog_destination, parse_sdp
 
 if TYPE_CHECKING:
     from .engine import CallControl, Owner
@@ -310,4 +310,4 @@ class Bridge:
 
 
 def _dest(dialog: Dialog, source: Address) -> Address:
-    return dest_for(dialog.remote_target, source)
+    return dialog_destination(dialog.remote_target, source)

@@ -51,7 +51,7 @@ from .keepalive import Keepalive
 from .legs import AgentLegs
 from .media import CallMedia
 from .timers import Deadlines
-from .wire import SDP, caller_identity, dest_for, parse_sdp, uri_user
+from .wire import SDP, caller_identity, dialog_destination, parse_sdp, uri_user
 
 __all__ = ["CallControl", "Observer"]
 
@@ -148,7 +148,7 @@ class CallControl:
         request = dialog.create_request(
             method, body=body, content_type=SDP if body else None, extra=extra
         )
-        self.sip.request(request, dest_for(dialog.remote_target, source), now, callback)
+        self.sip.request(request, dialog_destination(dialog.remote_target, source), now, callback)
 
     def bye(self, dialog: Dialog | None, source: Address | None, now: float) -> None:
         """Hang up a confirmed dialog (no-op when there is none or it already ended)."""

@@ -28,7 +28,7 @@ from .agent_leg import AgentLeg
 from .call import Call, CallState
 from .events import HangupBy
 from .timers import Deadline
-from .wire import dest_for, has_option, session_expires
+from .wire import dialog_destination, has_option, session_expires
 
 if TYPE_CHECKING:
     from .engine import CallControl
@@ -126,7 +126,8 @@ class Keepalive:
         self.engine.reinviting.discard(dialog.id)
         if outcome.status < 300 and dialog.state.name == "CONFIRMED":
             ack = dialog.create_request("ACK")
-            self.engine.sip.send_ack(ack, dest_for(dialog.remote_target, call.source), now)
+            dest = dialog_destination(dialog.remote_target, call.source)
+            self.engine.sip.send_ack(ack, dest, now)
         self._answered(call, None, outcome, now)
 
     # -- OPTIONS keepalive ---------------------------------------------------------------------

@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from acd.logging import bind_context, get_logger
+from acd.registration import binding_destination
 from acd.sipservice import ClientOutcome
 from queueing import OfferCall, OfferFailure, OverflowCall, RoutingError, WithdrawOffer
 from queueing.events import Decision
@@ -31,7 +32,7 @@ from sip.transaction_events import Address
 from .agent_leg import AgentLeg, LegState, failure_for_status
 from .call import Call, CallState, Mode
 from .events import AgentLegEnded, HangupBy
-from .wire import dest_for, parse_sdp
+from .wire import dialog_destination, parse_sdp, uri_destination
 
 if TYPE_CHECKING:
     from .engine import CallControl
@@ -79,13 +80,9 @@ class AgentLegs:
             self.offer_failed(call.id, agent_id, OfferFailure.UNREACHABLE, now)
             return
         binding = bindings[0]
-        src = binding.source
-        source = Address(src.transport.lower(), src.host, src.port)
-        try:
-            dest = dest_for(binding.contact, source)
-        except ValueError:
-            self.offer_failed(call.id, agent_id, OfferFailure.UNREACHABLE, now)
-            return
+        # Exactly where the registrar's qualify pings go (Kamailio NAT rule; TCP: the
+        # phone's own connection).
+        dest = binding_destination(binding)
         self.invite(call, agent_id, binding.contact, binding.aor, dest, now)
         log.info("agent_ringing", contact=binding.contact, ring_timeout=decision.ring_timeout)
 
@@ -162,7 +159,7 @@ class AgentLegs:
             engine.hangup(call, HangupBy.SYSTEM, "overflowed", now, outcome="overflowed")
             return
         try:
-            dest = dest_for(decision.target, None)
+            dest = uri_destination(decision.target)
         except ValueError:
             engine.hangup(call, HangupBy.SYSTEM, "overflow-bad-target", now, outcome="overflowed")
             return
@@ -256,4 +253,5 @@ class AgentLegs:
         if ack is None:
             return
         leg.acks += 1
-        self.engine.sip.send_ack(ack, dest_for(leg.dialog.remote_target, leg.dest), now)
+        self.engine.sip.send_ack(ack, dialog_destination(leg.dialog.remote_target, leg.dest),
+                                 now)

@@ -14,10 +14,11 @@ from sip.transaction_events import Address
 __all__ = [
     "SDP",
     "caller_identity",
-    "dest_for",
+    "dialog_destination",
     "has_option",
     "parse_sdp",
     "session_expires",
+    "uri_destination",
     "uri_user",
 ]
 
@@ -32,25 +33,38 @@ def uri_user(uri: str) -> str:
         return ""
 
 
-def dest_for(target: str, source: Address | None) -> Address:
-    """Where to send a request for ``target`` (a Contact / remote-target URI).
+def uri_destination(target: str) -> Address:
+    """Where to send a request to a plain SIP URI that has no registration behind it (an
+    overflow target): its host and port (default 5060) and ``transport`` parameter.
 
-    Over a connection (TCP) the connection the peer used (``source``); when the URI's host
-    is not the address its messages come from (NAT) the source address as well; otherwise
-    the URI's host and port (and ``transport`` parameter).
+    Agents are never reached this way: their INVITEs go where the registrar's qualify
+    pings go, `acd.registration.binding_destination`. Raises ValueError if unparseable.
     """
     try:
         uri = SipUri.parse(target)
     except RemoteProtocolError:
-        uri = None
-    if source is not None and (
-        uri is None or source.reliable or uri.host.strip("[]") != source.host.strip("[]")
-    ):
-        return source
-    if uri is None:
-        raise ValueError(f"no address for {target!r}")
+        raise ValueError(f"no address for {target!r}") from None
     transport = str(uri.params.get("transport") or "udp").lower()
     return Address(transport, uri.host.strip("[]"), uri.port or 5060)
+
+
+def dialog_destination(remote_target: str, source: Address | None) -> Address:
+    """Where to send an in-dialog request (and the ACK of a 2xx) to a dialog's peer.
+
+    ``source`` is where the dialog's first request went or came from (the caller's PBX, an
+    agent leg's destination). Over a connection (TCP) always ``source``; when the remote
+    target's host is not ``source``'s host (NAT) or unparseable, ``source`` as well;
+    otherwise (or without a ``source``) the remote target (`uri_destination`).
+    """
+    if source is None:
+        return uri_destination(remote_target)
+    try:
+        uri = SipUri.parse(remote_target)
+    except RemoteProtocolError:
+        return source
+    if source.reliable or uri.host.strip("[]") != source.host.strip("[]"):
+        return source
+    return uri_destination(remote_target)
 
 
 def caller_identity(invite: Request) -> tuple[str, str | None]:

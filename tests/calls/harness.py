@@ -95,9 +95,11 @@ class FakeRuntime:
 class FakeTransport:
     def __init__(self) -> None:
         self.out: list[tuple[bytes, Address]] = []
+        self.sent: list[tuple[bytes, Address]] = []  # everything, never cleared
 
     def send(self, data: bytes, dest: Address) -> None:
         self.out.append((data, dest))
+        self.sent.append((data, dest))
 
 
 @dataclass
@@ -288,11 +290,16 @@ class Network:
         return peer
 
     def agent(self, agent_id: str, host: str, port: int = 5060, *,
-              login: bool = True) -> Peer:
+              login: bool = True, contact: str | None = None,
+              source: tuple[str, int] | None = None) -> Peer:
+        """A registered phone listening on host:port; ``contact``/``source`` override the
+        binding's Contact and the REGISTER's source address (NAT, odd Contacts)."""
         phone = self.peer(host, port, agent_id)
+        src_host, src_port = source or (host, port)
         binding = Binding(
-            aor=f"sip:{agent_id}@{DOMAIN}", contact=phone.contact,
-            source=BindingAddress(transport="udp", host=host, port=port), user_agent="test",
+            aor=f"sip:{agent_id}@{DOMAIN}", contact=contact or phone.contact,
+            source=BindingAddress(transport="udp", host=src_host, port=src_port),
+            user_agent="test",
             call_id=new_call_id(), cseq=1, expires_at=self.runtime.t + 3600,
             registered_at=self.runtime.t)
         self.bindings.append(binding)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from acd.registration import binding_destination
 from queueing import AgentState
 from sip.transaction_events import (
     AckReceived,
@@ -120,3 +123,27 @@ def test_caller_bye_after_bridge_hangs_up_the_agent() -> None:
     assert a.take(RequestReceived, "BYE")
     assert net.routing.router.agent_view("1001").state is AgentState.WRAP_UP
     assert net.ended()[-1].hangup_by.value == "caller"
+
+
+@pytest.mark.parametrize(
+    ("listen", "contact", "source"),
+    [
+        # NAT: the Contact's IP is not the REGISTER's source IP -> the source.
+        (("10.0.1.1", 40000), "sip:1001@192.168.1.5:5060", ("10.0.1.1", 40000)),
+        # Same IP, another port: the phone listens on its Contact port.
+        (("10.0.1.1", 5070), "sip:1001@10.0.1.1:5070", ("10.0.1.1", 40001)),
+        # A Contact asking for TCP although it registered over UDP: the source, over UDP.
+        (("10.0.1.1", 5060), "sip:1001@10.0.1.1:5062;transport=tcp", ("10.0.1.1", 5060)),
+    ],
+    ids=["nat", "contact-port", "tcp-contact-over-udp"],
+)
+def test_invite_goes_where_qualify_pings_go(
+    listen: tuple[str, int], contact: str, source: tuple[str, int]
+) -> None:
+    net = Network()
+    phone = net.agent("1001", *listen, contact=contact, source=source)
+    start_call(net)
+    invites = [dest for data, dest in net.transport.sent if data.startswith(b"INVITE sip:1001@")]
+    assert invites == [binding_destination(net.bindings[-1])]
+    inv = phone.take(RequestReceived, "INVITE")
+    assert inv.request.uri == contact  # Request-URI: the Contact, whatever the destination
