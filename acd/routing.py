@@ -10,18 +10,26 @@ an idle agent and a waiting call are matched in the step that made both true).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+import enum
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from acd.logging import get_logger
 from acd.runtime import Runtime
 from config import Settings
 from queueing import (
     AgentSpec,
+    AgentStateChanged,
     AgentStatus,
+    AgentStatusChanged,
+    CallOverflowed,
     Decision,
     Event,
     QueueSpec,
     RelaxStep,
+    RequirementsRelaxed,
     Router,
     RoutingError,
     Strategy,
@@ -32,6 +40,32 @@ from queueing import (
 __all__ = ["RoutingService", "router_from_settings"]
 
 log = get_logger("acd.routing")
+
+# Routing events an operator reads in the log at info level; the rest are at debug (the
+# call-control engine already logs the life of each call).
+_INFO_EVENTS = (AgentStatusChanged, AgentStateChanged, RequirementsRelaxed, CallOverflowed)
+_SNAKE = re.compile(r"(?<!^)(?=[A-Z])")
+
+
+def _loggable(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, Mapping):
+        return {str(k): _loggable(v) for k, v in value.items()}
+    if isinstance(value, tuple | list | frozenset | set):
+        return [_loggable(v) for v in value]
+    return value
+
+
+def log_event(event: Event) -> None:
+    """Log a routing-core event once (cores never log; the runtime does)."""
+    fields = {f.name: _loggable(getattr(event, f.name)) for f in dataclasses.fields(event)}
+    name = _SNAKE.sub("_", type(event).__name__).lower()
+    if isinstance(event, _INFO_EVENTS):
+        log.info(name, **fields)
+    else:
+        log.debug(name, **fields)
+
 
 DecisionHandler = Callable[[Decision, float], None]
 EventObserver = Callable[[Event, float], None]
@@ -133,6 +167,7 @@ class RoutingService:
                     continue
                 self.decision_handler(output, now)
             else:
+                log_event(output)
                 for observe in self.observers:
                     try:
                         observe(output, now)
