@@ -26,11 +26,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from acd.calls import CallEnded, CallStarted
 from config import Settings
 from config.routing import AgentSettings
 from config.sections import TrunkSettings
 from config.types import HostPort, ListenAddress
-from queueing import CallAbandoned, CallAnswered, CallFailed, CallOverflowed, CallQueued
+from queueing import CallAnswered
 from sip.digest import ha1 as compute_ha1
 
 from .driver import SimConfig, Simulator, Target
@@ -38,6 +39,8 @@ from .profile import HOUR
 from .wallboard import Wallboard
 
 __all__ = ["DemoOptions", "Summary", "Tally", "demo_settings", "run_demo"]
+
+_OUTCOMES = ("answered", "abandoned", "overflowed", "failed")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -113,49 +116,56 @@ def demo_settings(base: Settings, agents: int,
 # -- the run's own counts ----------------------------------------------------------------
 @dataclass
 class Tally:
-    """Per-call outcome of this run, from the router's events."""
+    """Per-call outcome of this run: every call the call-control engine started
+    (``CallStarted`` … ``CallEnded``), answered as soon as the router says so
+    (``CallAnswered``, which also gives the wait)."""
 
     queues: frozenset[str]
     service_seconds: float = 15.0
-    first_queued: dict[str, float] = field(default_factory=dict)
+    first_queued: dict[str, float] = field(default_factory=dict)  # call -> arrival
     outcome: dict[str, str] = field(default_factory=dict)
-    waits: list[float] = field(default_factory=list)  # answered calls, since arrival
+    waits: dict[str, float] = field(default_factory=dict)  # answered: since arrival
     max_wait: float = 0.0
+    rejected: int = 0  # refused before a call id was given (404/488): counted failed
+
+    def on_call_event(self, event: Any, now: float) -> None:
+        """Observer of the call-control engine (``CallControl.observers``)."""
+        if isinstance(event, CallStarted):
+            self.first_queued.setdefault(event.call_id, now)
+        elif isinstance(event, CallEnded):
+            if not event.call_id:
+                self.rejected += 1
+                return
+            start = self.first_queued.setdefault(event.call_id, now)
+            previous = self.outcome.get(event.call_id)
+            outcome = event.outcome if event.outcome in _OUTCOMES else "failed"
+            self.outcome[event.call_id] = outcome  # the journal's outcome is final
+            if previous is None:
+                self.max_wait = max(self.max_wait, now - start)
 
     def on_event(self, event: Any, now: float) -> None:
-        if isinstance(event, CallQueued):
-            self.first_queued.setdefault(event.call_id, event.at)
-            return
-        start = self.first_queued.get(getattr(event, "call_id", ""), None)
-        if start is None:
-            return  # a call from before this run
+        """Observer of the router (``RoutingService.observers``)."""
         if isinstance(event, CallAnswered):
-            wait = event.at - start
+            start = self.first_queued.get(event.call_id)
+            if start is None or event.call_id in self.outcome:
+                return
+            wait = max(0.0, event.at - start)
             self.outcome[event.call_id] = "answered"
-            self.waits.append(wait)
-        elif isinstance(event, CallAbandoned):
-            self.outcome[event.call_id] = "abandoned"
-            wait = event.at - start
-        elif isinstance(event, CallFailed):
-            self.outcome[event.call_id] = "failed"
-            wait = event.at - start
-        elif isinstance(event, CallOverflowed) and event.target not in self.queues:
-            self.outcome[event.call_id] = "overflowed"
-            wait = event.at - start
-        else:
-            return
-        self.max_wait = max(self.max_wait, wait)
+            self.waits[event.call_id] = wait
+            self.max_wait = max(self.max_wait, wait)
 
     def summary(self, now: float) -> Summary:
-        counts = {k: 0 for k in ("answered", "abandoned", "overflowed", "failed")}
+        counts = {k: 0 for k in _OUTCOMES}
         for outcome in self.outcome.values():
             counts[outcome] += 1
+        counts["failed"] += self.rejected
         waiting = [t for c, t in self.first_queued.items() if c not in self.outcome]
         max_wait = max([self.max_wait, *(now - t for t in waiting)])
-        within = sum(1 for w in self.waits if w <= self.service_seconds)
-        return Summary(offered=len(self.first_queued), in_queue=len(waiting),
+        waits = [w for c, w in self.waits.items() if self.outcome.get(c) == "answered"]
+        within = sum(1 for w in waits if w <= self.service_seconds)
+        return Summary(offered=len(self.first_queued) + self.rejected, in_queue=len(waiting),
                        answered_within=within, max_wait=max_wait,
-                       asa=sum(self.waits) / len(self.waits) if self.waits else None,
+                       asa=sum(waits) / len(waits) if waits else None,
                        **counts)
 
 
@@ -166,7 +176,7 @@ class Summary:
     abandoned: int
     overflowed: int
     failed: int
-    in_queue: int  # still waiting when counted
+    in_queue: int  # started, no outcome yet when counted (waiting or ringing)
     answered_within: int
     asa: float | None
     max_wait: float
@@ -255,8 +265,9 @@ async def run_demo(settings: Settings, options: DemoOptions, out: TextIO | None 
             say(f"ACD log      {options.log_file}")
         tally = Tally(frozenset(q.name for q in settings.queues),
                       service_seconds=settings.kpi.service_level_seconds)
-        assert app.routing is not None
+        assert app.routing is not None and app.calls is not None
         app.routing.observers.append(tally.on_event)
+        app.calls.observers.append(tally.on_call_event)
         target = Target.from_settings(settings, sip_host=udp.host, sip_port=udp.port,
                                       api_url=http)
         sim = Simulator(target, SimConfig(

@@ -185,6 +185,7 @@ class AgentPhone(UserAgent):
         self._reg_tag = new_tag()
         self._session = str(secrets.randbelow(10**9))
         self._version = 1
+        self.auth_algorithm: str | None = None  # what the last digest answer used
         self._feature_pending = False
         self.default_handle_time = default_handle_time
 
@@ -223,6 +224,7 @@ class AgentPhone(UserAgent):
             value = authorization(challenge, username=self.spec.agent_id,
                                   ha1_by_algorithm=self.spec.ha1, method="REGISTER",
                                   uri=request.uri, nc=1)
+            self.auth_algorithm = challenge["algorithm"]
             self._send_register(expires, value)
             return
         if 200 <= status < 300:
