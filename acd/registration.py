@@ -103,20 +103,22 @@ class RegistrationService:
         self.store = store
         self.domain = sipcfg.domain or "localhost"
         credentials = credentials_from_settings(settings)
-        authenticator = DigestAuthenticator(
+        #: The agents' digest authenticator (realm, HA1s, nonces, nc replay map) and the
+        #: failure limiter, shared with every other digest check on agents (feature codes).
+        self.authenticator = DigestAuthenticator(
             sipcfg.realm or self.domain,
             secret or secrets.token_bytes(32),
             credentials.get,
             nonce_ttl=sipcfg.nonce_ttl,
             algorithms=sipcfg.digest_algorithms,
         )
-        limiter = FailureLimiter(
+        self.limiter = FailureLimiter(
             sipcfg.auth_failure_limit.failures, sipcfg.auth_failure_limit.window
         )
         self.registrar = Registrar(
             self.domain,
-            authenticator,
-            limiter,
+            self.authenticator,
+            self.limiter,
             min_expires=sipcfg.min_expires,
             max_expires=sipcfg.max_expires,
             default_expires=sipcfg.default_expires,

@@ -1,8 +1,11 @@
 """Feature codes: an agent's softphone dials ``*21`` … ``*24`` to change its status.
 
-Order: digest authentication (401 challenge from our own `DigestAuthenticator` over the
-agents' credentials — same realm and HA1s as the registrar; the username must be a
-configured agent, else 403) → SDP offer with PCMU/PCMA (488) → the router command.
+Order: failure limit (a source blocked by the registrar's `FailureLimiter` → 403 with
+``Retry-After``, credentials not looked at) → digest authentication with the registrar's
+own `DigestAuthenticator` (401 challenge; shared nonces and nc replay map; a failure counts
+towards the shared limit; the username must be a configured agent, else 403) → SDP offer
+with PCMU/PCMA (488) → the router command. The limit key is the registrar's:
+``<source IP>|<user>``, the user being the From user here (the To user of a REGISTER).
 
 | code (default) | action |
 |---|---|
@@ -20,16 +23,16 @@ Every request is logged and emitted as `AgentStatusRequested`; the router's own
 
 from __future__ import annotations
 
+import math
 import secrets
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from acd.logging import bind_context, get_logger
-from acd.registration import credentials_from_settings
 from config import Settings
 from queueing import AgentStatus, RoutingError
 from sip.dialog import Dialog
-from sip.digest import AuthOutcome, DigestAuthenticator, pick_authorization
+from sip.digest import AuthOutcome, pick_authorization
 from sip.errors import LocalProtocolError, RemoteProtocolError
 from sip.message import Request, make_response
 from sip.offer_answer import negotiate_answer
@@ -46,7 +49,7 @@ from sip.transaction_events import (
 
 from .events import AgentStatusRequested
 from .timers import Deadline
-from .wire import SDP, parse_sdp
+from .wire import SDP, caller_identity, parse_sdp
 
 if TYPE_CHECKING:
     from .engine import CallControl
@@ -80,12 +83,9 @@ class Features:
         self.codes = {codes.available: "available", codes.pause: "pause",
                       codes.logout: "logout", codes.end_wrapup: "end-wrapup"}
         self.reasons = [r for r in settings.pause_reasons if r != "no-answer"] or ["no-answer"]
-        realm = settings.sip.realm or engine.domain
-        credentials = credentials_from_settings(settings)
-        self.auth = DigestAuthenticator(realm, secrets.token_bytes(32), credentials.get,
-                                        nonce_ttl=settings.sip.nonce_ttl,
-                                        algorithms=settings.sip.digest_algorithms)
-        self.realm = realm
+        self.auth = engine.registration.authenticator  # the registrar's: same nonces
+        self.limiter = engine.registration.limiter  # and the same failure counts
+        self.realm = self.auth.realm
 
     def match(self, user: str) -> tuple[str, int | None] | None:
         """(action, pause-reason index) for a dialled feature code; None otherwise."""
@@ -102,8 +102,20 @@ class Features:
         matched = self.match(user)
         assert matched is not None
         action, index = matched
+        limit_key = f"{event.source.host}|{caller_identity(request)[0]}"
+        if self.limiter.is_blocked(limit_key, now):
+            wait = max(1, math.ceil(self.limiter.retry_after(limit_key, now)))
+            log.warning("feature_code_refused", username=None, reason="blocked",
+                        source=event.source.host)
+            engine.sip.respond(event.key, make_response(
+                request, 403, extra=[("Retry-After", str(wait))]), now)
+            return
         value = pick_authorization(request.headers.get_lines("Authorization"), self.realm)
         result = self.auth.verify("INVITE", value, now)
+        if result.outcome is AuthOutcome.FAILED:
+            self.limiter.record_failure(limit_key, now)
+        elif result.outcome is AuthOutcome.OK:
+            self.limiter.record_success(limit_key)
         if result.outcome in (AuthOutcome.MISSING, AuthOutcome.STALE):
             challenge = [("WWW-Authenticate", v) for v in
                          self.auth.challenge(now, stale=result.outcome is AuthOutcome.STALE)]
