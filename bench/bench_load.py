@@ -99,8 +99,10 @@ async def run(args: argparse.Namespace, settings: Settings, host: str, port: int
         print(f"connected           {stats.connected}  completed {results.get('completed', 0)}"
               f"  abandoned {results.get('abandoned', 0)}  cut at the end "
               f"{results.get('cut', 0)}{'' if drained else ' (drain timed out)'}")
-        print(f"failures            {failures} ({', '.join(f'{k} {v}' for k, v in sorted(results.items()) if k in ('refused', 'timed-out', 'dropped')) or 'none'})"
-              f"; UA protocol errors {errors}; registration failures {stats.register_failed}")
+        kinds = ", ".join(f"{k} {v}" for k, v in sorted(results.items())
+                          if k in ("refused", "timed-out", "dropped")) or "none"
+        print(f"failures            {failures} ({kinds}); UA protocol errors {errors}; "
+              f"registration failures {stats.register_failed}")
         if p50 is not None and p99 is not None:
             print(f"wait to connect     p50 {1000 * p50:.0f} ms  p99 {1000 * p99:.0f} ms  "
                   f"max {1000 * max(stats.waits):.0f} ms")
@@ -132,8 +134,9 @@ def main() -> int:
         proc, ready = start_acd(config, directory)
         try:
             sip = next(s for s in ready["sip"] if s["transport"] == "udp")
-            print(f"ACD pid {ready['pid']} on udp:{sip['host']}:{sip['port']} "
-                  f"({'ACD_DATABASE_URL' if os.environ.get('ACD_DATABASE_URL') else 'embedded PostgreSQL'})")
+            store = ("ACD_DATABASE_URL" if os.environ.get("ACD_DATABASE_URL")
+                     else "embedded PostgreSQL")
+            print(f"ACD pid {ready['pid']} on udp:{sip['host']}:{sip['port']} ({store})")
             return asyncio.run(run(args, load_settings(config), sip["host"], sip["port"]))
         finally:
             proc.terminate()
