@@ -14,8 +14,6 @@ on it is ACKed and hung up (`AgentLegs.answered`). Handlers never raise for peer
 
 from __future__ import annotations
 
-import ipaddress
-import secrets
 from collections.abc import Callable
 
 from acd.logging import bind_context, get_logger
@@ -24,14 +22,11 @@ from acd.routing import RoutingService
 from acd.runtime import Runtime
 from acd.sipservice import ClientOutcome, SipService
 from config import Settings
-from config.routing import Media
 from queueing import OfferFailure, RoutingError
 from queueing.events import Decision
 from sip.dialog import Dialog, DialogId, DialogTable
 from sip.message import Response, make_response
-from sip.offer_answer import negotiate_answer
 from sip.requests import ALLOW, LocalAddress
-from sip.sdp import SdpError
 from sip.transaction_events import (
     AckReceived,
     AckTimedOut,
@@ -44,14 +39,15 @@ from sip.transaction_events import (
 
 from .agent_leg import AgentLeg, LegState
 from .bridge import Bridge
-from .call import Call, CallState, Mode
-from .events import CallEnded, CallEngineEvent, CallStarted, HangupBy
+from .call import Call, CallState
+from .events import CallEnded, CallEngineEvent, HangupBy
 from .features import FeatureCall, Features
+from .inbound import Inbound
 from .keepalive import Keepalive
 from .legs import AgentLegs
 from .media import CallMedia
 from .timers import Deadlines
-from .wire import SDP, caller_identity, dialog_destination, parse_sdp, uri_user
+from .wire import SDP, dialog_destination, uri_user
 
 __all__ = ["CallControl", "Observer"]
 
@@ -86,6 +82,7 @@ class CallControl:
         self.deadlines = Deadlines()
         self.observers: list[Observer] = []
         self.queues = {q.name: q for q in settings.queues}
+        self.inbound = Inbound(self)
         self.agent_legs = AgentLegs(self)
         self.bridge = Bridge(self)
         self.keepalive = Keepalive(self, settings.media)
@@ -161,8 +158,8 @@ class CallControl:
             log.exception("bye_failed", dialog=str(dialog.id))
         self.drop_dialog(dialog)
 
-    def _reply(self, event: RequestReceived, status: int, now: float,
-               extra: list[tuple[str, str]] | None = None) -> None:
+    def reply(self, event: RequestReceived, status: int, now: float,
+              extra: list[tuple[str, str]] | None = None) -> None:
         self.sip.respond(event.key, make_response(event.request, status, extra=extra), now)
 
     # -- inbound INVITE ---------------------------------------------------------------
@@ -175,87 +172,7 @@ class CallControl:
         if self.features.match(user) is not None:
             self.features.on_invite(event, user, now)
             return
-        trunk = self._trunk_for(event.source.host)
-        if trunk is None:
-            log.warning("call_refused", status=403, reason="not-a-trunk",
-                        source=f"{event.source.host}:{event.source.port}", dialled=user)
-            self._reply(event, 403, now)
-            return
-        caller, display = caller_identity(request)
-        try:
-            queue = self.router.queue_for_number(user)
-        except RoutingError:
-            self._refuse(event, 404, trunk, caller, user, "unknown-number", now)
-            return
-        try:
-            offer = parse_sdp(request)
-        except SdpError as exc:
-            self._refuse(event, 400 if exc.code != "not-sdp" else 415, trunk, caller, user,
-                         exc.code, now, [("Accept", SDP)])
-            return
-        if offer is None:
-            self._refuse(event, 488, trunk, caller, user, "no-offer", now,
-                         [("Accept", SDP), ("Warning", f'304 {self.domain} "SDP offer required"')])
-            return
-        try:
-            probe = negotiate_answer(offer, local_address="127.0.0.1", local_port=9,
-                                     session_id="1", version=1)
-        except SdpError as exc:
-            code = "305" if exc.code == "no-common-codec" else "304"
-            warning = f'{code} {self.domain} "only PCMU/PCMA audio is supported"'
-            self._refuse(event, 488, trunk, caller, user, exc.code, now,
-                         [("Accept", SDP), ("Warning", warning)])
-            return
-        audio = probe.audio
-        assert audio is not None
-        chosen = audio.codecs[0]
-        qcfg = self.queues.get(queue)
-        mode = Mode.RINGBACK if qcfg is not None and qcfg.media is Media.RINGBACK else Mode.ANNOUNCE
-        call = Call(
-            id="c" + secrets.token_hex(8), trunk=trunk, queue=queue, mode=mode, caller=caller,
-            caller_display=display, dialled=user, invite=request, key=event.key,
-            source=event.source, to_tag=secrets.token_hex(8), caller_offer=offer,
-            codec=(chosen.payload_type, chosen.name.upper()), started_at=now,
-        )
-        call.caller_sdp = offer
-        self.calls[call.id] = call
-        self.by_invite[event.key] = call
-        with bind_context(call_id=call.id):
-            log.info("call_started", sip_call_id=request.call_id, trunk=trunk, queue=queue,
-                     caller=caller, dialled=user, mode=mode.value)
-        self.emit(CallStarted(call_id=call.id, sip_call_id=request.call_id, trunk=trunk,
-                              queue=queue, caller=caller, dialled=user, mode=mode.value, at=now),
-                  now)
-        if mode is Mode.ANNOUNCE:
-            call.media_open = True
-            self.media.open(call.id, offer, call.codec,
-                            lambda port, when: self.bridge.answer_caller(call, port, when))
-        else:
-            ringing = make_response(request, 180, to_tag=call.to_tag,
-                                    extra=[("Contact", self.contact(event.source.transport))])
-            call.ringing_sent = self.sip.respond(event.key, ringing, now)
-            self.enter_router(call, now)
-
-    def _trunk_for(self, host: str) -> str | None:
-        try:
-            ipaddress.ip_address(host.strip("[]"))
-        except ValueError:
-            return None
-        for trunk in self.settings.trunks:
-            if trunk.allows(host.strip("[]")):
-                return trunk.name
-        return None
-
-    def _refuse(self, event: RequestReceived, status: int, trunk: str, caller: str,
-                dialled: str, reason: str, now: float,
-                extra: list[tuple[str, str]] | None = None) -> None:
-        log.warning("call_refused", status=status, reason=reason, trunk=trunk, caller=caller,
-                    dialled=dialled)
-        self._reply(event, status, now, extra)
-        self.emit(CallEnded(call_id="", sip_call_id=event.request.call_id, trunk=trunk,
-                            queue=None, caller=caller, dialled=dialled, outcome="rejected",
-                            hangup_by=HangupBy.SYSTEM, caller_status=status, agent_id=None,
-                            reason=reason, at=now), now)
+        self.inbound.on_invite(event, user, now)
 
     def enter_router(self, call: Call, now: float) -> None:
         if call.ended:
@@ -329,7 +246,7 @@ class CallControl:
             return None
         owner = self.owners.get(found.id)
         if owner is None:
-            self._reply(event, 481, now)
+            self.reply(event, 481, now)
             return None
         return found, owner
 
@@ -338,7 +255,7 @@ class CallControl:
         if found is None:
             return
         dialog, (owner, leg) = found
-        self._reply(event, 200, now)
+        self.reply(event, 200, now)
         self.drop_dialog(dialog)
         if isinstance(owner, FeatureCall):
             self.features.on_bye(owner, now)
@@ -365,10 +282,10 @@ class CallControl:
             if self._options is not None:
                 self._options(event, now)
             else:
-                self._reply(event, 200, now, [("Allow", ", ".join(ALLOW))])
+                self.reply(event, 200, now, [("Allow", ", ".join(ALLOW))])
             return
         if self.find_dialog(event, now) is not None:
-            self._reply(event, 200, now, [("Allow", ", ".join(ALLOW)), ("Accept", SDP)])
+            self.reply(event, 200, now, [("Allow", ", ".join(ALLOW)), ("Accept", SDP)])
 
     # -- the end of a call ------------------------------------------------------------------
     def hangup(self, call: Call, by: HangupBy, reason: str, now: float, *,
