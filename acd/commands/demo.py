@@ -113,5 +113,6 @@ def _run(args: argparse.Namespace) -> int:
             raise CliError(f"cannot start: {exc}", EXIT_SOFTWARE) from None
         raise
     finally:
-        log_stream.close()
+        # Not closed: atexit handlers (the embedded PostgreSQL's) may still log to it.
+        log_stream.flush()
     return EXIT_OK

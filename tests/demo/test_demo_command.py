@@ -81,7 +81,7 @@ def test_demo_on_the_embedded_database(tmp_path: Path) -> None:
                       "--drain", "10", timeout=280)
     counts = check_output(result)
     assert "database     embedded" in result.stdout
-    assert counts["calls offered"] > 0
+    assert counts["calls offered"] > 0, result.stdout
     assert (tmp_path / "var" / "pg").is_dir()
 
 

@@ -110,8 +110,9 @@ async def test_phones_register_with_sha256_and_md5_and_become_available(
     assert [p.auth_algorithm for p in rig.sim.phones] == ["SHA-256", "MD5"]
     assert rig.app.registration is not None
     for phone in rig.sim.phones:
-        assert rig.app.registration.is_reachable(phone.spec.agent_id)
-        await until(lambda p=phone: rig.status(p.spec.agent_id) is AgentStatus.AVAILABLE)
+        agent_id = phone.spec.agent_id
+        assert rig.app.registration.is_reachable(agent_id)
+        await until(lambda a=agent_id: rig.status(a) is AgentStatus.AVAILABLE)  # type: ignore[misc]
 
 
 async def test_answered_call_agent_hangs_up(rig_factory: Any) -> None:
@@ -147,7 +148,7 @@ async def test_second_call_waits_for_the_busy_agent(rig_factory: Any) -> None:
     await until(lambda: len(rig.ended) == 2, timeout=30)  # wrap-up 10 s in between
     assert first.result is second.result is CallerResult.COMPLETED
     assert first.connected is not None and second.connected is not None
-    assert second.connected > first.ended  # type: ignore[operator]
+    assert first.ended is not None and second.connected > first.ended
     assert rig.sim.stats.agent_answers == 2
 
 
