@@ -32,6 +32,9 @@ class ServiceLevelVariant(enum.StrEnum):
 class KpiSettings(Section):
     #: T: a call answered after waiting at most this long is "within" (<=).
     service_level_seconds: float = Field(default=15.0, ge=0, le=3600)
+    #: Share of offered calls to answer within T: the target ``acd_agents_required``
+    #: staffs for (Erlang A, docs/kpi.md "Live staffing estimate").
+    service_level_target: float = Field(default=0.8, gt=0, lt=1)
     variant: ServiceLevelVariant = ServiceLevelVariant.OF_ANSWERED_AND_ABANDONED
     #: S: abandons with a wait below this leave the service level; null = none do.
     short_abandon_seconds: float | None = Field(default=None, ge=0, le=3600)

@@ -16,6 +16,7 @@ def test_defaults_are_the_strict_reading() -> None:
     assert kpi.short_abandon_seconds is None
     assert kpi.counts_unanswered_exits is False
     assert kpi.window_seconds == 86_400.0
+    assert kpi.service_level_target == 0.8
 
 
 def test_every_variant_is_accepted_and_matches_the_engine() -> None:
@@ -30,13 +31,14 @@ def test_every_variant_is_accepted_and_matches_the_engine() -> None:
 def test_values_are_read() -> None:
     data = minimal() | {
         "kpi": {"service_level_seconds": 20, "short_abandon_seconds": 5,
-                "counts_unanswered_exits": True},
+                "counts_unanswered_exits": True, "service_level_target": 0.9},
         "timezone": "Asia/Urumqi",
     }
     settings = Settings(**data)
     assert settings.kpi.service_level_seconds == 20.0
     assert settings.kpi.short_abandon_seconds == 5.0
     assert settings.kpi.counts_unanswered_exits is True
+    assert settings.kpi.service_level_target == 0.9
     assert settings.timezone == "Asia/Urumqi"
 
 
@@ -47,10 +49,12 @@ def test_values_are_read() -> None:
         ({"short_abandon_seconds": -0.5}, ("kpi", "short_abandon_seconds")),
         ({"variant": "asterisk"}, ("kpi", "variant")),
         ({"window_seconds": 0}, ("kpi", "window_seconds")),
+        ({"service_level_target": 1}, ("kpi", "service_level_target")),
+        ({"service_level_target": 0}, ("kpi", "service_level_target")),
         ({"servicelevel": 15}, ("kpi", "servicelevel")),
     ],
     ids=["negative-threshold", "negative-short-abandon", "unknown-variant", "zero-window",
-         "unknown-key"],
+         "target-one", "target-zero", "unknown-key"],
 )
 def test_bad_kpi_values_rejected(kpi: dict[str, object], loc: tuple[str, ...]) -> None:
     issues = validation_issues(minimal() | {"kpi": kpi})
