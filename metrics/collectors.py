@@ -4,11 +4,14 @@ Everything lives in the ``CollectorRegistry`` you pass in (no global registry):
 
 * ``AcdMetrics``          -- counters/histograms fed by ``observe(event, now)`` with the
   routing core's events, gauges set by ``set_gauges_from(snapshot)``; optionally feeds a
-  ``KpiEngine`` through ``KpiFeed``.
+  ``KpiEngine`` through ``KpiFeed``; always feeds a ``StaffingEstimator`` and registers
+  its ``StaffingCollector`` (``acd_agents_required`` and inputs).
 * ``KpiCollector``        -- the exact KPI figures (rolling 24 h, calendar day), read at
   scrape time from a provider (``lambda: engine.snapshot(time.time())``).
 * ``SipStatsCollector``   -- ``sip.SipStats`` counters, read at scrape time.
 * ``StoreHealthCollector`` -- the journal's health (spool depth, write latency ...).
+* ``StaffingCollector``   -- the live Erlang A staffing estimate and its inputs
+  (``metrics.staffing``), read at scrape time.
 
 Labels are bounded: queue names from the configuration, enum values, a fixed list of
 SIP methods and status codes (anything else is ``other``). Never a call or agent id.
@@ -47,6 +50,7 @@ from queueing import (
 
 from .feed import KpiFeed
 from .kpi import OVERALL, KpiEngine, KpiFigures
+from .staffing import StaffingEstimate, StaffingEstimator
 
 __all__ = [
     "ALL_QUEUES",
@@ -58,6 +62,7 @@ __all__ = [
     "RouterSnapshot",
     "SipStatsCollector",
     "SipStatsLike",
+    "StaffingCollector",
     "StoreHealthCollector",
     "StoreHealthLike",
     "metric_names",
@@ -109,11 +114,19 @@ class AcdMetrics:
         *,
         kpi: KpiEngine | None = None,
         agent_queues: Mapping[str, Sequence[str]] | None = None,
+        staffing: StaffingEstimator | None = None,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self.registry = registry
         self.queues = tuple(queues)
         self.kpi = kpi
         self.feed = KpiFeed(agent_queues)
+        #: Live Erlang A staffing (``metrics.staffing``), fed by ``observe``; exported at
+        #: each scrape as of ``clock()`` (without a clock: as of the last event's ``now``).
+        self.staffing = staffing if staffing is not None else StaffingEstimator(
+            queues=self.queues)
+        self.clock = clock
+        self._last_now: float | None = None
         r = registry
         self.call_wait = Histogram(
             "acd_call_wait_seconds",
@@ -179,6 +192,15 @@ class AcdMetrics:
             "acd_agents_registered", "Agents with a live SIP registration", registry=r
         )
         self._initialise()
+        self.staffing_collector = StaffingCollector(self.staffing_estimates, self.queues)
+        r.register(self.staffing_collector)
+
+    def staffing_estimates(self) -> Mapping[str, StaffingEstimate]:
+        """The staffing estimate per queue as of ``clock()`` (or the last event)."""
+        now = self.clock() if self.clock is not None else self._last_now
+        if now is None:
+            now = self.staffing.started if self.staffing.started is not None else 0.0
+        return self.staffing.estimate(now)
 
     def _initialise(self) -> None:
         for queue in self.queues:
@@ -206,6 +228,8 @@ class AcdMetrics:
 
     def observe(self, event: Event, now: float) -> None:
         """Count one routing-core event; ``now`` is wall-clock epoch seconds."""
+        self._last_now = now
+        self.staffing.observe(event, now)
         if isinstance(event, CallQueued):
             self.offered.labels(event.queue).inc()
         elif isinstance(event, CallAnswered | CallAbandoned | CallOverflowed | CallFailed):
@@ -495,6 +519,61 @@ class StoreHealthCollector(Collector):
             c.add_metric([], value)
             yield c
         yield _up("store", True)
+
+
+class StaffingCollector(Collector):
+    """Per configured queue: ``acd_agents_required`` and its inputs (arrival rate,
+    handle time, patience), from ``provider()`` (``StaffingEstimator.estimate(now)``).
+
+    Every configured queue is always exported. NaN: a queue missing from the provider's
+    answer, handle time before the first handled call, agents required when undefined
+    (handle time unknown). Patience is ``+Inf`` while no caller abandoned (Erlang C).
+    """
+
+    def __init__(
+        self,
+        provider: Callable[[], Mapping[str, StaffingEstimate]],
+        queues: Iterable[str] = (),
+    ) -> None:
+        self.provider = provider
+        self.queues = tuple(queues)
+
+    def describe(self) -> list[GaugeMetricFamily]:
+        return []
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        try:
+            estimates = dict(self.provider())
+        except Exception:
+            yield _up("staffing", False)
+            return
+        labels = ["queue"]
+        required = GaugeMetricFamily(
+            "acd_agents_required",
+            "Agents needed on the phones now (Erlang A on the live arrival rate, handle "
+            "time and patience) to answer the target share within the threshold",
+            labels=labels)
+        rate = GaugeMetricFamily("acd_queue_arrival_rate_per_second",
+                                 "Calls entering the queue per second (sliding window)",
+                                 labels=labels)
+        aht = GaugeMetricFamily("acd_queue_handle_time_seconds",
+                                "Mean talk + wrap-up time of recent calls (NaN before any)",
+                                labels=labels)
+        patience = GaugeMetricFamily("acd_queue_patience_seconds",
+                                     "Callers' mean patience, exponential estimate (+Inf "
+                                     "while nobody abandoned)", labels=labels)
+        names = list(self.queues) or sorted(estimates)
+        for queue in names:
+            e = estimates.get(queue)
+            if e is None:
+                values = (math.nan, math.nan, math.nan, math.nan)
+            else:
+                values = (_nan(None if e.agents_required is None else float(e.agents_required)),
+                          e.arrival_rate, _nan(e.handle_time), e.patience)
+            for fam, value in zip((required, rate, aht, patience), values, strict=True):
+                fam.add_metric([queue], value)
+        yield from (required, rate, aht, patience)
+        yield _up("staffing", True)
 
 
 def metric_names(registry: CollectorRegistry) -> set[str]:
