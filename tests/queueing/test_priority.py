@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from queueing import Strategy
+
 from .helpers import agent, offers, queue, router
 
 
@@ -61,3 +63,29 @@ def test_agent_takes_best_call_it_is_skilled_for_not_the_queue_head() -> None:
     r.agent_login("a1", 2.0)
     assert offers(r.drain()) == [("plain", "a1")]
     assert r.position("needs_tax") == 1  # it keeps its place for a skilled agent
+
+
+def test_agents_freed_together_each_take_their_own_best_caller() -> None:
+    """x and y are freed in one dispatch pass (the ring-all caller they both ring for
+    hangs up). x can take only `near`; y can take `near` and the older `far`. Whatever
+    the strategy prefers for `near`, y is owed `far`, so `near` goes to x."""
+    r = router(
+        [
+            queue("hot", strategy=Strategy.RING_ALL, required_skills={"mandarin": 1}),
+            queue("tax", required_skills={"tax": 1}),
+        ],
+        [
+            agent("x", {"mandarin": 5}, queues=("hot",)),
+            agent("y", {"mandarin": 5, "tax": 5}, queues=("hot", "tax")),
+        ],
+        login=False,
+    )
+    r.agent_login("y", 0.0)  # y idle longest: first in the strategy order
+    r.agent_login("x", 1.0)
+    r.call_arrived("ring", "hot", 2.0)
+    assert sorted(offers(r.drain())) == [("ring", "x"), ("ring", "y")]
+    r.call_arrived("far", "tax", 3.0)
+    r.call_arrived("near", "hot", 4.0)
+    assert offers(r.drain()) == []  # both agents ringing
+    r.caller_left("ring", 5.0)  # frees x and y in one dispatch pass
+    assert sorted(offers(r.drain())) == [("far", "y"), ("near", "x")]
