@@ -10,7 +10,8 @@ is built, before it starts) does, in order:
    closed calls count as failed visits);
 3. registers the Prometheus collectors in the application's registry: `AcdMetrics`
    (event counters; its snapshot gauges are refreshed from the router at each scrape by
-   `RouterGauges`), `KpiCollector`, `SipStatsCollector`, `StoreHealthCollector`;
+   `RouterGauges`; its `StaffingCollector` estimates ``acd_agents_required`` as of the
+   scrape), `KpiCollector`, `SipStatsCollector`, `StoreHealthCollector`;
 4. adds the metrics and the `JournalRecorder` to the routing service's observers.
 
 No edit of the HTTP edge is needed: ``/metrics`` renders the registry and every
@@ -47,6 +48,7 @@ from metrics.collectors import (
 from metrics.journal import kpi_records_from_journal
 from metrics.kpi import AgentActivityChange, KpiConfig, KpiEngine, KpiFigures, QueueVisit
 from metrics.kpi import ServiceLevelVariant as EngineVariant
+from metrics.staffing import StaffingConfig, StaffingEstimator
 from queueing import RoutingError
 
 __all__ = [
@@ -184,7 +186,15 @@ class Observability:
         router = routing.router
         self.agent_queues = {v.agent_id: tuple(v.queues) for v in router.agent_views()}
         self.kpi = KpiEngine(kpi_config(settings))
-        self.metrics = AcdMetrics(registry, queues, kpi=self.kpi, agent_queues=self.agent_queues)
+        # acd_agents_required{queue} and its inputs (docs/kpi.md, live staffing estimate):
+        # fed by metrics.observe with the routing events, estimated at each scrape.
+        self.staffing = StaffingEstimator(
+            StaffingConfig(target_seconds=settings.kpi.service_level_seconds,
+                           target_service_level=settings.kpi.service_level_target),
+            queues, started=runtime.now(),
+        )
+        self.metrics = AcdMetrics(registry, queues, kpi=self.kpi, agent_queues=self.agent_queues,
+                                  staffing=self.staffing, clock=runtime.now)
         self.gauges = RouterGauges(self.metrics, self.router_snapshot)
         registry.register(self.gauges)
         registry.register(KpiCollector(self.kpi_snapshot, queues))
