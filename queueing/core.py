@@ -55,7 +55,9 @@ _AVAILABLE = AgentStatus.AVAILABLE
 
 
 class RouterCore:
-    def __init__(self, seed: int, default_handle_time: float, alpha: float) -> None:
+    def __init__(
+        self, seed: int, default_handle_time: float, alpha: float, window: float | None = None
+    ) -> None:
         self._queues: dict[str, QueuePool] = {}
         self._agents: dict[str, Agent] = {}
         self._calls: dict[str, Call] = {}
@@ -70,9 +72,11 @@ class RouterCore:
         self._dirty_calls: set[str] = set()
         self._default_handle_time = default_handle_time
         self._alpha = alpha
+        self._window = window
 
     def _new_pool(self, spec: QueueSpec) -> QueuePool:
-        return QueuePool(spec, HandleTimeEstimator(self._default_handle_time, self._alpha))
+        estimator = HandleTimeEstimator(self._default_handle_time, self._alpha, self._window)
+        return QueuePool(spec, estimator)
 
     def _next_token(self) -> int:
         self._token += 1
@@ -96,7 +100,7 @@ class RouterCore:
         if old is _WRAP_UP or old is _DELAYED:
             agent.rest_token = 0  # any pending rest deadline is void
             if old is _WRAP_UP and agent.last_queue is not None:
-                self._queues[agent.last_queue].handle_time.observe(now - agent.busy_since)
+                self._queues[agent.last_queue].handle_time.observe(now - agent.busy_since, now)
                 agent.idle_since = now
         if agent.indexed:
             self._unindex(agent)  # it left IDLE
@@ -175,7 +179,7 @@ class RouterCore:
         agent.state = _IDLE
         agent.rest_token = 0
         if agent.last_queue is not None:
-            self._queues[agent.last_queue].handle_time.observe(now - agent.busy_since)
+            self._queues[agent.last_queue].handle_time.observe(now - agent.busy_since, now)
         agent.idle_since = now
         if agent.status is _AVAILABLE:
             self._freed(agent)

@@ -23,6 +23,7 @@ from .errors import (
     UNKNOWN_QUEUE,
     RoutingError,
 )
+from .estimator import DEFAULT_HANDLE_TIME_WINDOW
 from .events import CallAbandoned, CallAnswered, CallCompleted, CallFailed, OfferEnded, Output
 from .model import (
     MAX_SKILL_LEVEL,
@@ -59,9 +60,26 @@ class Router(RouterQueries):
         *,
         seed: int = 0,
         default_handle_time: float = 180.0,
-        handle_time_alpha: float = 0.1,
+        handle_time_alpha: float | None = None,
+        handle_time_window: float | None = None,
     ) -> None:
-        super().__init__(seed, default_handle_time, handle_time_alpha)
+        """``handle_time_window`` (seconds, default ``DEFAULT_HANDLE_TIME_WINDOW``): the
+        mean handle time of a queue is the mean over the calls whose wrap-up ended in
+        that window. ``handle_time_alpha``: use an exponentially weighted moving average
+        with this alpha instead (the estimator before issue 3; give one or the other)."""
+        if handle_time_alpha is not None:
+            if handle_time_window is not None:
+                raise RoutingError(
+                    INVALID_CONFIG, "give handle_time_alpha or handle_time_window, not both"
+                )
+            if not 0.0 < handle_time_alpha <= 1.0:
+                raise RoutingError(INVALID_CONFIG, "handle_time_alpha must be in (0, 1]")
+            alpha, window = handle_time_alpha, None
+        else:
+            alpha, window = 0.0, handle_time_window or DEFAULT_HANDLE_TIME_WINDOW
+            if handle_time_window is not None and handle_time_window <= 0:
+                raise RoutingError(INVALID_CONFIG, "handle_time_window must be > 0")
+        super().__init__(seed, default_handle_time, alpha, window)
         self._pause_reasons = frozenset(pause_reasons) | {NO_ANSWER_PAUSE_REASON}
         self._numbers: dict[str, str] = {}
         for spec in queues:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import heapq
 import random
 
-from queueing import CallAnswered, OfferCall, Router
+import pytest
+
+from queueing import CallAnswered, OfferCall, Router, RoutingError
 
 from .helpers import agent, queue, router
 
@@ -33,6 +35,35 @@ def test_handle_time_learns_from_answered_calls() -> None:
     r.call_completed("c1", 40.0)
     r.handle_timer(60.0)  # handle time = 40 talk + 20 wrap-up
     assert r.queue_view("main").mean_handle_time == 100.0 + 0.5 * (60.0 - 100.0)
+
+
+def test_handle_time_is_the_mean_over_the_window_by_default() -> None:
+    r = router([queue()], [agent("a1")], default_handle_time=100.0, handle_time_window=50.0)
+    assert r.queue_view("main").mean_handle_time == 100.0  # no sample yet
+    for i, (start, talk) in enumerate([(0.0, 10.0), (20.0, 30.0), (60.0, 20.0), (200.0, 5.0)]):
+        r.call_arrived(f"c{i}", "main", start)
+        r.offer_answered(f"c{i}", "a1", start)
+        r.call_completed(f"c{i}", start + talk)
+    # samples ended at 10 (10 s), 50 (30 s), 80 (20 s), 205 (5 s); window 50 s
+    assert r.queue_view("main").mean_handle_time == 5.0  # only the newest is recent
+    r2 = router([queue()], [agent("a1")], default_handle_time=100.0, handle_time_window=50.0)
+    for i, (start, talk) in enumerate([(0.0, 10.0), (20.0, 30.0), (60.0, 20.0)]):
+        r2.call_arrived(f"c{i}", "main", start)
+        r2.offer_answered(f"c{i}", "a1", start)
+        r2.call_completed(f"c{i}", start + talk)
+    assert r2.queue_view("main").mean_handle_time == (30.0 + 20.0) / 2  # 10 s fell out
+
+
+def test_handle_time_settings_are_checked() -> None:
+    for kw in (
+        {"handle_time_alpha": 0.0},
+        {"handle_time_alpha": 1.5},
+        {"handle_time_window": -1.0},
+        {"handle_time_alpha": 0.1, "handle_time_window": 60.0},
+    ):
+        with pytest.raises(RoutingError) as err:
+            Router([queue()], [], **kw)  # type: ignore[arg-type]
+        assert err.value.code == "invalid_config"
 
 
 def test_ewt_matches_mm_n_simulation() -> None:
