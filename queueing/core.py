@@ -181,8 +181,9 @@ class RouterCore:
         if agent.last_queue is not None:
             self._queues[agent.last_queue].handle_time.observe(now - agent.busy_since, now)
         agent.idle_since = now
-        if agent.status is _AVAILABLE:
-            self._freed(agent)
+        if agent.status is _AVAILABLE:  # _freed(), inlined
+            agent.random_key = self._rng.random()
+            self._dirty_agents[agent_id] = None
 
     # --- waiting buckets ---------------------------------------------------------------
 
@@ -221,7 +222,17 @@ class RouterCore:
         for agent_id in agent_ids:
             agent = self._agents[agent_id]
             agent.call_id = call.id
-            self._set_state(agent, AgentInput.OFFER, now)
+            if agent.state is _IDLE:  # _set_state(OFFER), inlined: IDLE -> RESERVED
+                agent.state = _RESERVED
+                out.append(
+                    AgentStateChanged(
+                        agent_id=agent_id, old=_IDLE, new=_RESERVED, call_id=call.id, at=now
+                    )
+                )
+                if agent.indexed:
+                    self._unindex(agent)
+            else:
+                self._set_state(agent, AgentInput.OFFER, now)  # raises
             self._token += 1
             token = self._token
             call.offers[agent_id] = Offer(agent_id, now, token)

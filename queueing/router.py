@@ -265,7 +265,8 @@ class Router(RouterQueries):
                 reason=OfferEndReason.ANSWERED, ring_seconds=ring, at=now,
             )
         )
-        self._withdraw_all(call, OfferEndReason.ANSWERED_ELSEWHERE, now)
+        if call.offers:  # ring-all: the other agents stop ringing
+            self._withdraw_all(call, OfferEndReason.ANSWERED_ELSEWHERE, now)
         self._queues[call.queue].order.remove(call.key)
         call.state = CallState.ANSWERED
         call.agent_id = agent_id
@@ -282,7 +283,8 @@ class Router(RouterQueries):
                 wait_seconds=now - call.queued_at, ring_seconds=ring, at=now,
             )
         )
-        self._dispatch(now)
+        if self._dirty_agents or self._dirty_calls:
+            self._dispatch(now)
 
     def offer_failed(
         self, call_id: str, agent_id: str, reason: OfferFailure, now: float
@@ -316,7 +318,10 @@ class Router(RouterQueries):
         wrapup = agent.spec.wrapup_seconds
         if wrapup is None:
             wrapup = self._queues[call.queue].spec.wrapup_seconds
-        self._rest(agent, AgentInput.COMPLETE, wrapup, now)
+        if wrapup <= 0 and agent.reachable:
+            self._zero_wrapup(agent, now)
+        else:
+            self._rest(agent, AgentInput.COMPLETE, wrapup, now)
         self._dispatch(now)
 
     def caller_left(self, call_id: str, now: float) -> None:
