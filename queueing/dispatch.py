@@ -9,6 +9,8 @@ caller even when a younger caller was relaxed onto it at the same instant.
 
 from __future__ import annotations
 
+from heapq import heappop
+
 from .agents import Agent, AgentInput
 from .calls import BucketKey, Call, CallKey
 from .model import AgentState, AgentStatus, CallState, OfferEndReason, OverflowReason
@@ -57,9 +59,9 @@ class Dispatcher(QueueVisits):
 
     def _advance(self, now: float) -> None:
         """Fire every deadline at or before ``now``, each at its own time."""
-        timers = self._timers
-        while (timer := timers.peek()) is not None and timer.when <= now:
-            timers.pop()
+        heap = self._timers.heap
+        while heap and heap[0][0] <= now:  # the earliest deadline is due
+            timer = heappop(heap)
             if self._valid(timer):
                 self._fire(timer)
                 self._dispatch(timer.when)

@@ -34,24 +34,24 @@ _heappush = heapq.heappush
 
 
 class Timers:
-    __slots__ = ("_heap", "_seq")
+    __slots__ = ("_seq", "heap")
 
     def __init__(self) -> None:
-        self._heap: list[Timer] = []
+        self.heap: list[Timer] = []
         self._seq = 0
 
     def __len__(self) -> int:
-        return len(self._heap)
+        return len(self.heap)
 
     def schedule(
         self, when: float, kind: TimerKind, subject: str, token: int, other: str = ""
     ) -> None:
         self._seq += 1
         # tuple.__new__ skips the Python-level Timer.__new__: one routed call schedules one
-        _heappush(self._heap, _new(Timer, (when, self._seq, kind, subject, other, token)))
+        _heappush(self.heap, _new(Timer, (when, self._seq, kind, subject, other, token)))
 
     def peek(self) -> Timer | None:
-        return self._heap[0] if self._heap else None
+        return self.heap[0] if self.heap else None
 
     def pop(self) -> Timer:
-        return heapq.heappop(self._heap)
+        return heapq.heappop(self.heap)
