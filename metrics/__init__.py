@@ -10,6 +10,7 @@ from .collectors import (
     KpiCollector,
     RouterSnapshot,
     SipStatsCollector,
+    StaffingCollector,
     StoreHealthCollector,
     metric_names,
 )
@@ -25,6 +26,7 @@ from .kpi import (
     ServiceLevelVariant,
     VisitOutcome,
 )
+from .staffing import StaffingConfig, StaffingEstimator
 
 __all__ = [
     "ALL_QUEUES",
@@ -42,6 +44,9 @@ __all__ = [
     "RouterSnapshot",
     "ServiceLevelVariant",
     "SipStatsCollector",
+    "StaffingCollector",
+    "StaffingConfig",
+    "StaffingEstimator",
     "StoreHealthCollector",
     "VisitOutcome",
     "activity_for",

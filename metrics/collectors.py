@@ -13,20 +13,19 @@ Everything lives in the ``CollectorRegistry`` you pass in (no global registry):
 * ``StaffingCollector``   -- the live Erlang A staffing estimate and its inputs
   (``metrics.staffing``), read at scrape time.
 
+``AcdMetrics`` lives here; the scrape-time collectors in ``metrics.custom_collectors``
+(KPI, store health, staffing) and ``metrics.sip_collector`` (SIP), re-exported here.
+
 Labels are bounded: queue names from the configuration, enum values, a fixed list of
 SIP methods and status codes (anything else is ``other``). Never a call or agent id.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
-from prometheus_client.registry import Collector
 
 from queueing import (
     AgentState,
@@ -48,14 +47,34 @@ from queueing import (
     is_sip_uri,
 )
 
+from .custom_collectors import (
+    ALL_QUEUES,
+    KPI_WINDOWS,
+    KpiCollector,
+    StaffingCollector,
+    StoreHealthCollector,
+    StoreHealthLike,
+)
 from .feed import KpiFeed
-from .kpi import OVERALL, KpiEngine, KpiFigures
+from .kpi import KpiEngine
+from .sip_collector import (
+    OTHER,
+    SIP_CODES,
+    SIP_METHODS,
+    SIP_TIMERS,
+    SipStatsCollector,
+    SipStatsLike,
+)
 from .staffing import StaffingEstimate, StaffingEstimator
 
 __all__ = [
     "ALL_QUEUES",
+    "KPI_WINDOWS",
+    "OTHER",
     "SIP_CODES",
     "SIP_METHODS",
+    "SIP_TIMERS",
+    "TALK_BUCKETS",
     "WAIT_BUCKETS",
     "AcdMetrics",
     "KpiCollector",
@@ -72,18 +91,6 @@ __all__ = [
 WAIT_BUCKETS = (1.0, 2.0, 5.0, 10.0, 15.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0, 300.0,
                 600.0)
 TALK_BUCKETS = (30.0, 60.0, 120.0, 180.0, 300.0, 600.0, 900.0, 1800.0, 3600.0)
-SIP_METHODS = ("INVITE", "ACK", "BYE", "CANCEL", "REGISTER", "OPTIONS", "INFO", "UPDATE",
-               "PRACK", "SUBSCRIBE", "NOTIFY", "REFER", "MESSAGE", "PUBLISH")
-SIP_CODES = (100, 180, 181, 182, 183, 200, 202, 301, 302, 400, 401, 403, 404, 405, 406, 407,
-             408, 410, 413, 415, 416, 420, 423, 480, 481, 482, 483, 484, 486, 487, 488, 489,
-             491, 500, 501, 502, 503, 504, 505, 513, 600, 603, 604, 606)
-SIP_TIMERS = ("B", "F", "H")
-#: ``queue`` label value of whole-hotline KPI figures.
-ALL_QUEUES = "_all"
-KPI_WINDOWS = {"rolling": "rolling_24h", "calendar_day": "calendar_day"}
-OTHER = "other"
-_SIP_METHOD_SET = frozenset(SIP_METHODS)
-_SIP_CODE_SET = frozenset(SIP_CODES)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -290,290 +297,6 @@ class AcdMetrics:
 
 _EVENT_TYPES = (CallQueued, CallAnswered, CallAbandoned, CallOverflowed, CallFailed,
                 CallCompleted, OfferEnded, RequirementsRelaxed)
-
-
-def _nan(value: float | None) -> float:
-    return math.nan if value is None else value
-
-
-def _up(name: str, ok: bool) -> GaugeMetricFamily:
-    g = GaugeMetricFamily(
-        f"acd_{name}_collector_up", f"1 if the {name} collector read its source at this scrape"
-    )
-    g.add_metric([], 1.0 if ok else 0.0)
-    return g
-
-
-_KPI_RATIOS = (("sl", "service_level"), ("cr", "connection_rate"), ("ab", "abandonment_rate"),
-               ("asa", "average_speed_of_answer"), ("occ", "occupancy"))
-
-
-class KpiCollector(Collector):
-    """Exact KPI figures per queue (``queue="_all"``: overall) and window
-    (``rolling_24h``, ``calendar_day``). Ratios are NaN while a window has no calls."""
-
-    def __init__(
-        self,
-        provider: Callable[[], Mapping[tuple[str | None, str], KpiFigures]],
-        queues: Iterable[str] = (),
-    ) -> None:
-        self.provider = provider
-        self.queues = tuple(queues)
-
-    def describe(self) -> list[GaugeMetricFamily]:
-        return []  # figures are read at scrape time, never at registration
-
-    def collect(self) -> Iterator[GaugeMetricFamily]:
-        try:
-            figures = dict(self.provider())
-        except Exception:
-            yield _up("kpi", False)
-            return
-        labels = ["queue", "window"]
-        fams = {
-            "sl": GaugeMetricFamily("acd_kpi_service_level_ratio",
-                                    "Calls answered within the threshold (15 s), per the "
-                                    "configured variant", labels=labels),
-            "cr": GaugeMetricFamily("acd_kpi_connection_ratio",
-                                    "Calls answered by an agent / calls offered to agents",
-                                    labels=labels),
-            "ab": GaugeMetricFamily("acd_kpi_abandonment_ratio",
-                                    "Calls abandoned / calls offered", labels=labels),
-            "asa": GaugeMetricFamily("acd_kpi_average_speed_of_answer_seconds",
-                                     "Mean wait of answered calls", labels=labels),
-            "occ": GaugeMetricFamily("acd_kpi_occupancy_ratio",
-                                     "(talk + wrap-up) / (talk + wrap-up + idle) time",
-                                     labels=labels),
-            "calls": GaugeMetricFamily("acd_kpi_calls", "Calls in the window by outcome",
-                                       labels=[*labels, "outcome"]),
-        }
-        scopes = {OVERALL, *self.queues, *(s for s, _ in figures)}
-        for scope in sorted(scopes, key=lambda s: (s is not None, s or "")):
-            for key, window in KPI_WINDOWS.items():
-                f = figures.get((scope, key))
-                lv = [ALL_QUEUES if scope is None else scope, window]
-                for fam, attr in _KPI_RATIOS:
-                    fams[fam].add_metric(lv, _nan(None if f is None else getattr(f, attr)))
-                for outcome in Outcome:
-                    n = getattr(f, outcome.value) if f else 0
-                    fams["calls"].add_metric([*lv, outcome.value], float(n))
-        yield from fams.values()
-        yield _up("kpi", True)
-
-
-class SipStatsLike(Protocol):
-    """The fields of ``sip.SipStats`` this collector reads."""
-
-    @property
-    def requests_received(self) -> Mapping[str, int]: ...
-    @property
-    def responses_received(self) -> Mapping[int, int]: ...
-    @property
-    def requests_sent(self) -> Mapping[str, int]: ...
-    @property
-    def responses_sent(self) -> Mapping[int, int]: ...
-    @property
-    def retransmissions_sent(self) -> int: ...
-    @property
-    def retransmissions_received(self) -> int: ...
-    @property
-    def stray_acks(self) -> int: ...
-    @property
-    def stray_responses(self) -> int: ...
-    @property
-    def rejected(self) -> int: ...
-    @property
-    def timeouts(self) -> Mapping[str, int]: ...
-
-
-def _fold(counts: Mapping[str, int] | Mapping[int, int], known: Collection[str]) -> dict[str, int]:
-    out = dict.fromkeys(known, 0)
-    out[OTHER] = 0
-    for key, n in counts.items():
-        name = str(key).upper() if isinstance(key, str) else str(key)
-        out[name if name in known else OTHER] += n
-    return out
-
-
-class SipStatsCollector(Collector):
-    """``sip.SipStats`` (monotonic counters) as ``acd_sip_*`` at scrape time."""
-
-    def __init__(
-        self,
-        stats_provider: Callable[[], SipStatsLike],
-        transactions_alive: Callable[[], int] | None = None,
-    ) -> None:
-        self.stats_provider = stats_provider
-        self.transactions_alive = transactions_alive
-
-    def describe(self) -> list[CounterMetricFamily]:
-        return []
-
-    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
-        try:
-            s = self.stats_provider()
-            alive = None if self.transactions_alive is None else self.transactions_alive()
-            methods_in = _fold(s.requests_received, _SIP_METHOD_SET)
-            methods_out = _fold(s.requests_sent, _SIP_METHOD_SET)
-            codes = [str(c) for c in SIP_CODES]
-            codes_in = _fold(s.responses_received, codes)
-            codes_out = _fold(s.responses_sent, codes)
-            timers = _fold(s.timeouts, SIP_TIMERS)
-            retrans = (s.retransmissions_received, s.retransmissions_sent)
-            stray = (s.stray_acks, s.stray_responses)
-            rejected = s.rejected
-        except Exception:
-            yield _up("sip", False)
-            return
-        req = CounterMetricFamily("acd_sip_requests", "SIP requests (new transactions and "
-                                  "ACKs), by direction and method", labels=["direction", "method"])
-        for direction, folded in (("received", methods_in), ("sent", methods_out)):
-            for method in (*SIP_METHODS, OTHER):
-                req.add_metric([direction, method], folded[method])
-        resp = CounterMetricFamily("acd_sip_responses", "SIP responses by direction and "
-                                   "status code", labels=["direction", "code"])
-        for direction, folded in (("received", codes_in), ("sent", codes_out)):
-            for code in (*codes, OTHER):
-                resp.add_metric([direction, code], folded[code])
-        rt = CounterMetricFamily("acd_sip_retransmissions", "SIP retransmissions: sent by "
-                                 "our timers, received and absorbed", labels=["direction"])
-        rt.add_metric(["received"], retrans[0])
-        rt.add_metric(["sent"], retrans[1])
-        st = CounterMetricFamily("acd_sip_stray_messages", "ACKs and responses matching no "
-                                 "transaction", labels=["kind"])
-        st.add_metric(["ack"], stray[0])
-        st.add_metric(["response"], stray[1])
-        rj = CounterMetricFamily("acd_sip_messages_rejected", "Unparseable SIP messages")
-        rj.add_metric([], rejected)
-        to = CounterMetricFamily("acd_sip_transaction_timeouts", "Transactions timed out, "
-                                 "by RFC 3261 timer", labels=["timer"])
-        for timer in (*SIP_TIMERS, OTHER):
-            to.add_metric([timer], timers[timer])
-        yield from (req, resp, rt, st, rj, to)
-        if alive is not None:
-            g = GaugeMetricFamily("acd_sip_transactions_alive", "SIP transactions in memory")
-            g.add_metric([], alive)
-            yield g
-        yield _up("sip", True)
-
-
-class StoreHealthLike(Protocol):
-    """The fields of ``acd.store.JournalHealth`` this collector reads."""
-
-    @property
-    def queue_depth(self) -> int: ...
-    @property
-    def spool_depth(self) -> int: ...
-    @property
-    def last_write_latency(self) -> float | None: ...
-    @property
-    def database_ok(self) -> bool: ...
-    @property
-    def spool_ok(self) -> bool: ...
-    @property
-    def submitted(self) -> int: ...
-    @property
-    def durable(self) -> int: ...
-    @property
-    def rejected(self) -> int: ...
-
-
-class StoreHealthCollector(Collector):
-    """The journal's health (``Journal.health``) as ``acd_store_*`` at scrape time."""
-
-    def __init__(self, health_provider: Callable[[], StoreHealthLike]) -> None:
-        self.health_provider = health_provider
-
-    def describe(self) -> list[GaugeMetricFamily]:
-        return []
-
-    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
-        try:
-            h = self.health_provider()
-            values = (h.queue_depth, h.spool_depth, h.last_write_latency, h.database_ok,
-                      h.spool_ok, h.submitted, h.durable, h.rejected)
-        except Exception:
-            yield _up("store", False)
-            return
-        queue, spool, latency, db_ok, spool_ok, submitted, durable, rejected = values
-        gauges = (
-            ("acd_store_queue_records", "Records in memory not yet acknowledged", queue),
-            ("acd_store_spool_records", "Records in the local spool awaiting replay", spool),
-            ("acd_store_write_latency_seconds",
-             "Duration of the last successful database batch (NaN before the first)",
-             _nan(latency)),
-            ("acd_store_database_up", "1 if the last database write succeeded", float(db_ok)),
-            ("acd_store_spool_writable", "1 if the last spool write succeeded", float(spool_ok)),
-        )
-        for name, doc, value in gauges:
-            g = GaugeMetricFamily(name, doc)
-            g.add_metric([], value)
-            yield g
-        counters = (
-            ("acd_store_records_submitted", "Records handed to the journal", submitted),
-            ("acd_store_records_durable", "Records committed or fsync'd to the spool", durable),
-            ("acd_store_records_rejected", "Records the database refused as invalid", rejected),
-        )
-        for name, doc, value in counters:
-            c = CounterMetricFamily(name, doc)
-            c.add_metric([], value)
-            yield c
-        yield _up("store", True)
-
-
-class StaffingCollector(Collector):
-    """Per configured queue: ``acd_agents_required`` and its inputs (arrival rate,
-    handle time, patience), from ``provider()`` (``StaffingEstimator.estimate(now)``).
-
-    Every configured queue is always exported. NaN: a queue missing from the provider's
-    answer, handle time before the first handled call, agents required when undefined
-    (handle time unknown). Patience is ``+Inf`` while no caller abandoned (Erlang C).
-    """
-
-    def __init__(
-        self,
-        provider: Callable[[], Mapping[str, StaffingEstimate]],
-        queues: Iterable[str] = (),
-    ) -> None:
-        self.provider = provider
-        self.queues = tuple(queues)
-
-    def describe(self) -> list[GaugeMetricFamily]:
-        return []
-
-    def collect(self) -> Iterator[GaugeMetricFamily]:
-        try:
-            estimates = dict(self.provider())
-        except Exception:
-            yield _up("staffing", False)
-            return
-        labels = ["queue"]
-        required = GaugeMetricFamily(
-            "acd_agents_required",
-            "Agents needed on the phones now (Erlang A on the live arrival rate, handle "
-            "time and patience) to answer the target share within the threshold",
-            labels=labels)
-        rate = GaugeMetricFamily("acd_queue_arrival_rate_per_second",
-                                 "Calls entering the queue per second (sliding window)",
-                                 labels=labels)
-        aht = GaugeMetricFamily("acd_queue_handle_time_seconds",
-                                "Mean talk + wrap-up time of recent calls (NaN before any)",
-                                labels=labels)
-        patience = GaugeMetricFamily("acd_queue_patience_seconds",
-                                     "Callers' mean patience, exponential estimate (+Inf "
-                                     "while nobody abandoned)", labels=labels)
-        names = list(self.queues) or sorted(estimates)
-        for queue in names:
-            e = estimates.get(queue)
-            if e is None:
-                values = (math.nan, math.nan, math.nan, math.nan)
-            else:
-                values = (_nan(None if e.agents_required is None else float(e.agents_required)),
-                          e.arrival_rate, _nan(e.handle_time), e.patience)
-            for fam, value in zip((required, rate, aht, patience), values, strict=True):
-                fam.add_metric([queue], value)
-        yield from (required, rate, aht, patience)
-        yield _up("staffing", True)
 
 
 def metric_names(registry: CollectorRegistry) -> set[str]:
