@@ -24,13 +24,13 @@ from .calls import Bucket, Call, Offer
 from .errors import INVALID_TRANSITION, RoutingError
 from .estimator import HandleTimeEstimator
 from .events import (
-    AgentStateChanged,
     AgentStatusChanged,
-    CallOffered,
-    OfferCall,
     OfferEnded,
     Output,
     WithdrawOffer,
+    new_agent_state_changed,
+    new_call_offered,
+    new_offer_call,
 )
 from .model import (
     NO_ANSWER_PAUSE_REASON,
@@ -94,9 +94,7 @@ class RouterCore:
             return
         agent.state = new
         call_id = agent.call_id if new is _RESERVED or new is _ON_CALL else None
-        self._out.append(
-            AgentStateChanged(agent_id=agent.id, old=old, new=new, call_id=call_id, at=now)
-        )
+        self._out.append(new_agent_state_changed(agent.id, old, new, call_id, now))
         if old is _WRAP_UP or old is _DELAYED:
             agent.rest_token = 0  # any pending rest deadline is void
             if old is _WRAP_UP and agent.last_queue is not None:
@@ -170,12 +168,8 @@ class RouterCore:
                                f"{agent.state.value}")  # fmt: skip
         out = self._out
         agent_id = agent.id
-        out.append(
-            AgentStateChanged(agent_id=agent_id, old=_ON_CALL, new=_WRAP_UP, call_id=None, at=now)
-        )
-        out.append(
-            AgentStateChanged(agent_id=agent_id, old=_WRAP_UP, new=_IDLE, call_id=None, at=now)
-        )
+        out.append(new_agent_state_changed(agent_id, _ON_CALL, _WRAP_UP, None, now))
+        out.append(new_agent_state_changed(agent_id, _WRAP_UP, _IDLE, None, now))
         agent.state = _IDLE
         agent.rest_token = 0
         if agent.last_queue is not None:
@@ -224,11 +218,7 @@ class RouterCore:
             agent.call_id = call.id
             if agent.state is _IDLE:  # _set_state(OFFER), inlined: IDLE -> RESERVED
                 agent.state = _RESERVED
-                out.append(
-                    AgentStateChanged(
-                        agent_id=agent_id, old=_IDLE, new=_RESERVED, call_id=call.id, at=now
-                    )
-                )
+                out.append(new_agent_state_changed(agent_id, _IDLE, _RESERVED, call.id, now))
                 if agent.indexed:
                     self._unindex(agent)
             else:
@@ -239,18 +229,8 @@ class RouterCore:
             call.tried.add(agent_id)
             call.attempts += 1
             self._timers.schedule(now + ring_timeout, TimerKind.RING, call.id, token, agent_id)
-            out.append(
-                CallOffered(
-                    call_id=call.id, queue=call.queue, agent_id=agent_id,
-                    attempt=call.attempts, at=now,
-                )
-            )  # fmt: skip
-            out.append(
-                OfferCall(
-                    call_id=call.id, agent_id=agent_id, queue=call.queue,
-                    ring_timeout=ring_timeout,
-                )
-            )  # fmt: skip
+            out.append(new_call_offered(call.id, call.queue, agent_id, call.attempts, now))
+            out.append(new_offer_call(call.id, agent_id, call.queue, ring_timeout))
 
     def _end_offer(
         self,

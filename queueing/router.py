@@ -24,7 +24,14 @@ from .errors import (
     RoutingError,
 )
 from .estimator import DEFAULT_HANDLE_TIME_WINDOW
-from .events import CallAbandoned, CallAnswered, CallCompleted, CallFailed, OfferEnded, Output
+from .events import (
+    CallAbandoned,
+    CallFailed,
+    Output,
+    new_call_answered,
+    new_call_completed,
+    new_offer_ended,
+)
 from .model import (
     MAX_SKILL_LEVEL,
     MIN_SKILL_LEVEL,
@@ -260,10 +267,7 @@ class Router(RouterQueries):
         del call.offers[agent_id]
         ring = now - offer.offered_at
         self._out.append(
-            OfferEnded(
-                call_id=call_id, queue=call.queue, agent_id=agent_id,
-                reason=OfferEndReason.ANSWERED, ring_seconds=ring, at=now,
-            )
+            new_offer_ended(call_id, call.queue, agent_id, OfferEndReason.ANSWERED, ring, now)
         )
         if call.offers:  # ring-all: the other agents stop ringing
             self._withdraw_all(call, OfferEndReason.ANSWERED_ELSEWHERE, now)
@@ -278,10 +282,7 @@ class Router(RouterQueries):
         agent.last_queue = call.queue
         self._set_state(agent, AgentInput.ANSWER, now)
         self._out.append(
-            CallAnswered(
-                call_id=call_id, queue=call.queue, agent_id=agent_id,
-                wait_seconds=now - call.queued_at, ring_seconds=ring, at=now,
-            )
+            new_call_answered(call_id, call.queue, agent_id, now - call.queued_at, ring, now)
         )
         if self._dirty_agents or self._dirty_calls:
             self._dispatch(now)
@@ -310,11 +311,7 @@ class Router(RouterQueries):
         agent.last_call_end = now
         agent.call_id = None
         del self._calls[call_id]
-        self._out.append(
-            CallCompleted(
-                call_id=call_id, queue=call.queue, agent_id=agent.id, talk_seconds=talk, at=now
-            )
-        )
+        self._out.append(new_call_completed(call_id, call.queue, agent.id, talk, now))
         wrapup = agent.spec.wrapup_seconds
         if wrapup is None:
             wrapup = self._queues[call.queue].spec.wrapup_seconds

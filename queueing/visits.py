@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from .calls import Call
 from .core import RouterCore
-from .events import CallOverflowed, CallQueued, OverflowCall, RequirementsRelaxed
+from .events import CallOverflowed, OverflowCall, RequirementsRelaxed, new_call_queued
 from .model import CallState, OfferEndReason, OverflowReason, WhenNoAgents, is_sip_uri
 from .skills import Requirements, meets, requirements_after
 from .timers import TimerKind
@@ -45,11 +45,8 @@ class QueueVisits(RouterCore):
         pool.order.add(key)
         call.position = pool.order.rank(key) + 1
         self._out.append(
-            CallQueued(
-                call_id=call.id, queue=queue, priority=call.priority,
-                position=call.position, overflowed_from=came_from, at=now,
-            )
-        )  # fmt: skip
+            new_call_queued(call.id, queue, call.priority, call.position, came_from, now)
+        )
         relaxation = spec.relaxation
         while call.steps_applied < len(relaxation) and (
             relaxation[call.steps_applied].after_seconds <= 0
