@@ -232,7 +232,8 @@ class Router(RouterQueries):
     ) -> int:
         """Queue a caller; returns its 1-based position in the queue it ends up in,
         0 if it was sent out of the ACD at once (overflow to a SIP URI)."""
-        self._advance(now)
+        if (heap := self._timers.heap) and heap[0][0] <= now:  # _advance(), inlined
+            self._advance(now)
         if call_id in self._calls:
             raise RoutingError(DUPLICATE_CALL, f"call {call_id!r} exists")
         if queue not in self._queues:
@@ -258,7 +259,8 @@ class Router(RouterQueries):
     def offer_answered(self, call_id: str, agent_id: str, now: float) -> None:
         """The agent answered. Raises ``no_such_offer`` if the router already withdrew
         the offer (the SIP side must then hang up the agent leg)."""
-        self._advance(now)
+        if (heap := self._timers.heap) and heap[0][0] <= now:  # _advance(), inlined
+            self._advance(now)
         agent = self._agent(agent_id)
         call = self._calls.get(call_id)
         offer = call.offers.get(agent_id) if call is not None else None
@@ -301,8 +303,9 @@ class Router(RouterQueries):
 
     def call_completed(self, call_id: str, now: float) -> None:
         """The bridged call ended (either side hung up): the agent goes to wrap-up."""
-        self._advance(now)
-        call = self._call(call_id)
+        if (heap := self._timers.heap) and heap[0][0] <= now:  # _advance(), inlined
+            self._advance(now)
+        call = self._calls.get(call_id) or self._call(call_id)  # the latter raises
         if call.state is not CallState.ANSWERED or call.agent_id is None:
             raise RoutingError(INVALID_TRANSITION, f"call {call_id!r} is not answered")
         agent = self._agents[call.agent_id]
