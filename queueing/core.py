@@ -210,7 +210,8 @@ class RouterCore:
     def _offer(self, call: Call, agent_ids: list[str], now: float) -> None:
         spec = self._queues[call.queue].spec
         ring_timeout = spec.ring_timeout
-        self._bucket_remove(call)
+        if call.bucket is not None:
+            self._bucket_remove(call)
         call.state = CallState.OFFERED
         out = self._out
         for agent_id in agent_ids:

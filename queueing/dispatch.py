@@ -122,7 +122,8 @@ class Dispatcher(QueueVisits):
                             or self._best_call_for(self._agents[other]) is call
                         ] or [agent_id]  # fmt: skip
                     self._offer(call, chosen, now)
-                self._index(agent)
+                if agent.state is _IDLE and not agent.indexed:  # still idle: index it
+                    self._index(agent)
             if self._dirty_calls:
                 self._dispatch_calls(now)
 
