@@ -8,6 +8,10 @@ asyncio, libraries) pass through the same processors and one handler on stderr.
 - ISO-8601 timestamps in UTC (``2025-01-01T08:00:00.123456Z``).
 - Context bound with :func:`bind_context` (``call_id``, ``agent_id``) lives in
   contextvars, so every line logged inside a call's task carries it.
+- Speed (JSON): a structlog event is rendered by the structlog chain itself and written
+  straight to the handler's stream under the handler's lock (`_WriteJson`), the same line
+  stdlib's handler would write, without building two LogRecords per line; stdlib
+  records still go through the handler. Level filtering is stdlib's either way.
 
 Cores (sip/, queueing/) never log; the runtime logs each of their events once.
 """
@@ -16,8 +20,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Mapping
 from typing import Any, TextIO
 
 import structlog
@@ -75,13 +78,19 @@ def configure_logging(level: str = "INFO", fmt: str = "auto", stream: TextIO | N
     root.setLevel(level.upper())
     logging.captureWarnings(True)
 
+    # JSON: render and write here (the formatter would only strip its meta keys and render
+    # the same dict); console keeps the stdlib hand-over.
+    final: list[Processor] = (
+        [renderer, _WriteJson(handler)] if as_json
+        else [structlog.stdlib.ProcessorFormatter.wrap_for_formatter]
+    )
     structlog.configure(
         processors=[
             structlog.stdlib.filter_by_level,
             *shared,
             structlog.stdlib.PositionalArgumentsFormatter(),
             structlog.processors.UnicodeDecoder(),
-            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+            *final,
         ],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
@@ -94,8 +103,44 @@ def get_logger(name: str | None = None, **initial: Any) -> Any:
     return structlog.stdlib.get_logger(name, **initial)
 
 
-@contextmanager
-def bind_context(**values: Any) -> Iterator[None]:
-    """Bind ``call_id=...``/``agent_id=...`` for every log line inside the block."""
-    with structlog.contextvars.bound_contextvars(**values):
-        yield
+class _WriteJson:
+    """Last processor in JSON mode: writes the rendered line to ``handler``'s stream, as
+    ``StreamHandler.emit`` would (line + terminator, flush, under the handler's lock), then
+    drops the event so no ``LogRecord`` is built for it."""
+
+    def __init__(self, handler: logging.StreamHandler[TextIO]) -> None:
+        self.handler = handler
+
+    def __call__(self, _logger: Any, _name: str, line: Any) -> Any:
+        handler = self.handler
+        handler.acquire()
+        try:
+            stream = handler.stream
+            stream.write(f"{line}{handler.terminator}")
+            stream.flush()
+        except Exception:  # as stdlib: a logging failure must not break the caller
+            if logging.raiseExceptions:
+                sys.stderr.write(f"--- logging error ---\n{line}\n")
+        finally:
+            handler.release()
+        raise structlog.DropEvent
+
+
+class bind_context:  # used as a function: ``with bind_context(...)``
+    """Bind ``call_id=...``/``agent_id=...`` for every log line inside the block.
+
+    Context-variable tokens are reset on exit (the previous values come back), which is
+    what ``structlog.contextvars.bound_contextvars`` does, without copying the whole
+    context on entry (this runs several times per SIP message)."""
+
+    __slots__ = ("_tokens", "_values")
+
+    def __init__(self, **values: Any) -> None:
+        self._values = values
+        self._tokens: Mapping[str, Any] = {}
+
+    def __enter__(self) -> None:
+        self._tokens = structlog.contextvars.bind_contextvars(**self._values)
+
+    def __exit__(self, *_exc: object) -> None:
+        structlog.contextvars.reset_contextvars(**self._tokens)
