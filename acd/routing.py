@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import logging
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -40,6 +41,7 @@ from queueing import (
 __all__ = ["RoutingService", "router_from_settings"]
 
 log = get_logger("acd.routing")
+_stdlib_log = logging.getLogger("acd.routing")
 
 # Routing events an operator reads in the log at info level; the rest are at debug (the
 # call-control engine already logs the life of each call).
@@ -59,9 +61,12 @@ def _loggable(value: Any) -> Any:
 
 def log_event(event: Event) -> None:
     """Log a routing-core event once (cores never log; the runtime does)."""
+    info = isinstance(event, _INFO_EVENTS)
+    if not info and not _stdlib_log.isEnabledFor(logging.DEBUG):
+        return  # skip building the fields of a line the level filter would drop
     fields = {f.name: _loggable(getattr(event, f.name)) for f in dataclasses.fields(event)}
     name = _SNAKE.sub("_", type(event).__name__).lower()
-    if isinstance(event, _INFO_EVENTS):
+    if info:
         log.info(name, **fields)
     else:
         log.debug(name, **fields)
