@@ -101,6 +101,7 @@ class Journal:
         write_timeout: float = 10.0,
         retry_initial: float = 0.5,
         retry_max: float = 15.0,
+        coalesce: float = 0.01,
     ) -> None:
         if max_queue < 1 or batch_size < 1:
             raise ValueError("max_queue and batch_size must be >= 1")
@@ -111,6 +112,10 @@ class Journal:
         self._write_timeout = write_timeout
         self._retry_initial = retry_initial
         self._retry_max = retry_max
+        # Wait this long after a wake-up before writing a batch smaller than batch_size:
+        # under load one transaction then carries many records instead of one or two
+        # (the writer's database round trips were a third of the ACD's CPU at 80 calls/s).
+        self._coalesce = coalesce
 
         self._queue: collections.deque[_Item] = collections.deque()
         self._inflight: list[_Item] = []
@@ -244,6 +249,8 @@ class Journal:
             if self._spool.depth and loop.time() >= self._retry_at:
                 await self._replay()
             if self._queue:
+                if self._coalesce and len(self._queue) < self._batch_size and not self._closing:
+                    await asyncio.sleep(self._coalesce)
                 await self._write_batch()
                 if self._stalled:
                     # Neither the database nor the spool took the batch: back off
