@@ -50,6 +50,7 @@ __all__ = [
     "Credentials",
     "DigestAuthenticator",
     "DigestParseError",
+    "claimed_username",
     "digest_response",
     "ha1",
     "pick_authorization",
@@ -170,6 +171,19 @@ class _NonceTracker:
             _, oldest = self.seen.popitem(last=False)
             self.evicted_upto = max(self.evicted_upto, oldest.issued)
         self.seen[nonce] = _Seen(issued=issued, nc=nc)
+
+
+def claimed_username(value: str | None) -> str | None:
+    """The ``username`` an Authorization value claims (unverified), for keying failure
+    limits on the account under attack whatever the From/To headers say."""
+    if value is None:
+        return None
+    try:
+        scheme, params = parse_challenge(value)
+    except DigestParseError:
+        return None
+    user = params.get("username") if scheme == "digest" else None
+    return user or None
 
 
 def pick_authorization(values: Iterable[str], realm: str) -> str | None:

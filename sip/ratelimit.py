@@ -20,8 +20,9 @@ escape the limit; that case needs a network-level defence).
 from __future__ import annotations
 
 from collections import OrderedDict, deque
+from collections.abc import Iterable
 
-__all__ = ["FailureLimiter"]
+__all__ = ["FailureLimiter", "limit_keys"]
 
 
 class FailureLimiter:
@@ -89,3 +90,25 @@ class FailureLimiter:
         if times is None or len(times) < self.max_failures:
             return 0.0
         return times[0] + self.window_seconds - now
+
+    # -- several keys at once: a request counts against every account it names ---------
+    def blocked_for(self, keys: Iterable[str], now: float) -> float | None:
+        """Seconds until all of ``keys`` are unblocked, or None when none is blocked."""
+        waits = [self.retry_after(k, now) for k in keys if self.is_blocked(k, now)]
+        return max(waits) if waits else None
+
+    def record_failures(self, keys: Iterable[str], now: float) -> None:
+        for key in keys:
+            self.record_failure(key, now)
+
+    def record_successes(self, keys: Iterable[str]) -> None:
+        for key in keys:
+            self.record_success(key)
+
+
+def limit_keys(source_host: str, *users: str | None) -> list[str]:
+    """Failure-limit keys for a request from ``source_host`` naming ``users`` (the To or
+    From user and the username the credentials claim): an attacker who varies one of
+    them still hits the counter of the other."""
+    return sorted({f"{source_host}|{user}" for user in users if user})
+

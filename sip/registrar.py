@@ -50,11 +50,11 @@ from email.utils import formatdate
 from enum import Enum
 from typing import Protocol
 
-from .digest import AuthOutcome, DigestAuthenticator, pick_authorization
+from .digest import AuthOutcome, DigestAuthenticator, claimed_username, pick_authorization
 from .errors import LocalProtocolError, RemoteProtocolError
 from .headers import NameAddress, SipUri
 from .message import Request, Response, make_response
-from .ratelimit import FailureLimiter
+from .ratelimit import FailureLimiter, limit_keys
 
 __all__ = [
     "Address",
@@ -328,29 +328,32 @@ class Registrar:
         if required:
             raise _Reject(420, [("Unsupported", ", ".join(required))])
 
-        limit_key = f"{source.host}|{to_uri.user}"
-        if self._limiter.is_blocked(limit_key, now):
-            wait = max(1, math.ceil(self._limiter.retry_after(limit_key, now)))
-            events.append(AuthFailed(source=source, username=to_uri.user, reason="blocked"))
-            raise _Reject(403, [("Retry-After", str(wait))])
         credentials = pick_authorization(
             request.headers.get_lines("Authorization"), self._auth.realm
         )
+        # Failures count against the To user AND the username the credentials claim, so
+        # varying the To header cannot dodge the limit while guessing one account.
+        limit = limit_keys(source.host, to_uri.user, claimed_username(credentials))
+        wait_for = self._limiter.blocked_for(limit, now)
+        if wait_for is not None:
+            wait = max(1, math.ceil(wait_for))
+            events.append(AuthFailed(source=source, username=to_uri.user, reason="blocked"))
+            raise _Reject(403, [("Retry-After", str(wait))])
         result = self._auth.verify("REGISTER", credentials, now)
         if result.outcome is AuthOutcome.FAILED:
-            self._limiter.record_failure(limit_key, now)
+            self._limiter.record_failures(limit, now)
             events.append(AuthFailed(source=source, username=result.username, reason=result.reason))
         if result.outcome is not AuthOutcome.OK:
             stale = result.outcome is AuthOutcome.STALE
             challenge = self._auth.challenge(now, stale=stale)
             raise _Reject(401, [("WWW-Authenticate", value) for value in challenge])
         if result.username != to_uri.user:
-            self._limiter.record_failure(limit_key, now)
+            self._limiter.record_failures(limit, now)
             events.append(
                 AuthFailed(source=source, username=result.username, reason="user-mismatch")
             )
             raise _Reject(403)
-        self._limiter.record_success(limit_key)
+        self._limiter.record_successes(limit)
         if to_uri.host not in self._domains:
             raise _Reject(404)
 

@@ -32,10 +32,11 @@ from acd.logging import bind_context, get_logger
 from config import Settings
 from queueing import AgentStatus, RoutingError
 from sip.dialog import Dialog
-from sip.digest import AuthOutcome, pick_authorization
+from sip.digest import AuthOutcome, claimed_username, pick_authorization
 from sip.errors import LocalProtocolError, RemoteProtocolError
 from sip.message import Request, make_response
 from sip.offer_answer import negotiate_answer
+from sip.ratelimit import limit_keys
 from sip.requests import ALLOW
 from sip.sdp import SdpError, SessionDescription
 from sip.transaction_events import (
@@ -102,20 +103,24 @@ class Features:
         matched = self.match(user)
         assert matched is not None
         action, index = matched
-        limit_key = f"{event.source.host}|{caller_identity(request)[0]}"
-        if self.limiter.is_blocked(limit_key, now):
-            wait = max(1, math.ceil(self.limiter.retry_after(limit_key, now)))
+        value = pick_authorization(request.headers.get_lines("Authorization"), self.realm)
+        # As for REGISTER: failures count against the From user and the claimed username.
+        limit = limit_keys(
+            event.source.host, caller_identity(request)[0], claimed_username(value)
+        )
+        wait_for = self.limiter.blocked_for(limit, now)
+        if wait_for is not None:
+            wait = max(1, math.ceil(wait_for))
             log.warning("feature_code_refused", username=None, reason="blocked",
                         source=event.source.host)
             engine.sip.respond(event.key, make_response(
                 request, 403, extra=[("Retry-After", str(wait))]), now)
             return
-        value = pick_authorization(request.headers.get_lines("Authorization"), self.realm)
         result = self.auth.verify("INVITE", value, now)
         if result.outcome is AuthOutcome.FAILED:
-            self.limiter.record_failure(limit_key, now)
+            self.limiter.record_failures(limit, now)
         elif result.outcome is AuthOutcome.OK:
-            self.limiter.record_success(limit_key)
+            self.limiter.record_successes(limit)
         if result.outcome in (AuthOutcome.MISSING, AuthOutcome.STALE):
             challenge = [("WWW-Authenticate", v) for v in
                          self.auth.challenge(now, stale=result.outcome is AuthOutcome.STALE)]

@@ -62,3 +62,19 @@ def test_rejects_bad_config() -> None:
         FailureLimiter(max_failures=0, window_seconds=10.0)
     with pytest.raises(ValueError):
         FailureLimiter(max_failures=1, window_seconds=0.0)
+
+
+def test_limit_keys_cover_every_named_account() -> None:
+    from sip.ratelimit import limit_keys
+
+    assert limit_keys("10.0.0.9", "1001", "1001") == ["10.0.0.9|1001"]
+    assert limit_keys("10.0.0.9", "2001", "1001") == ["10.0.0.9|1001", "10.0.0.9|2001"]
+    assert limit_keys("10.0.0.9", "2001", None) == ["10.0.0.9|2001"]
+    limiter = FailureLimiter(2, 60.0)
+    keys = limit_keys("10.0.0.9", "2001", "1001")
+    limiter.record_failures(keys, 0.0)
+    limiter.record_failures(["10.0.0.9|1001"], 1.0)
+    assert limiter.blocked_for(["10.0.0.9|2002", "10.0.0.9|1001"], 2.0) == 58.0
+    assert limiter.blocked_for(["10.0.0.9|2001"], 2.0) is None
+    limiter.record_successes(keys)
+    assert limiter.blocked_for(keys, 2.0) is None

@@ -221,6 +221,24 @@ def test_repeated_failures_block_the_source_user_pair() -> None:
     assert reg.handle_register(good.register(), SRC, 61.5).response.status == 200
 
 
+def test_varying_the_to_user_does_not_dodge_the_limit() -> None:
+    """Guessing 1001's password while naming a different To user each time still counts
+    against 1001: the key includes the username the credentials claim."""
+    reg = make_registrar()
+    phone = Phone(password="guess")
+    phone.learn(reg.handle_register(phone.register(), SRC, 0.0).response)
+    for t, to_user in ((1.0, "2001"), (2.0, "2002"), (3.0, "2003")):
+        phone.to_user = to_user
+        assert reg.handle_register(phone.register(), SRC, t).response.status == 401
+    phone.to_user = "2004"
+    blocked = reg.handle_register(phone.register(), SRC, 4.0)
+    assert blocked.response.status == 403
+    assert "WWW-Authenticate" not in blocked.response.headers
+    # The right password for 1001 is refused too while 1001 is under attack from here.
+    good = Phone(call_id="other", nonce=phone.nonce)
+    assert reg.handle_register(good.register(), SRC, 5.0).response.status == 403
+
+
 def test_foreign_request_uri_is_403_and_foreign_to_domain_404() -> None:
     reg = make_registrar()
     result = reg.handle_register(Phone(ruri="sip:evil.example").register(), SRC, 0.0)
