@@ -50,7 +50,7 @@ from sip.transaction_events import (
 
 from .events import AgentStatusRequested
 from .timers import Deadline
-from .wire import SDP, caller_identity, parse_sdp
+from .wire import SDP, caller_identity, chosen_codec, parse_sdp
 
 if TYPE_CHECKING:
     from .engine import CallControl
@@ -142,8 +142,7 @@ class Features:
             offer = parse_sdp(request)
             if offer is None:
                 raise SdpError("no-offer", "SDP offer required")
-            probe = negotiate_answer(offer, local_address="127.0.0.1", local_port=9,
-                                     session_id="1", version=1)
+            codec = chosen_codec(offer)
         except SdpError as exc:
             engine.sip.respond(event.key, make_response(
                 request, 488, extra=[("Accept", SDP),
@@ -179,12 +178,9 @@ class Features:
             log.info("agent_status_requested", action=action, reason=reason)
             engine.emit(AgentStatusRequested(agent_id=agent_id, action=action, reason=reason,
                                              accepted=True, code=None, at=now), now)
-        audio = probe.audio
-        assert audio is not None
-        codec = audio.codecs[0]
         fc = FeatureCall(id="f" + secrets.token_hex(8), agent_id=agent_id, invite=request,
                          key=event.key, source=event.source, to_tag=secrets.token_hex(8),
-                         offer=offer, codec=(codec.payload_type, codec.name.upper()))
+                         offer=offer, codec=codec)
         engine.by_invite[event.key] = fc
         fc.media_open = True
         engine.media.open(fc.id, offer, fc.codec, lambda port, t: self._answer(fc, port, t))

@@ -17,13 +17,12 @@ from acd.logging import bind_context, get_logger
 from config.routing import Media
 from queueing import RoutingError
 from sip.message import make_response
-from sip.offer_answer import negotiate_answer
 from sip.sdp import SdpError
 from sip.transaction_events import RequestReceived
 
 from .call import Call, Mode
 from .events import CallEnded, CallStarted, HangupBy
-from .wire import SDP, caller_identity, parse_sdp
+from .wire import SDP, caller_identity, chosen_codec, parse_sdp
 
 if TYPE_CHECKING:
     from .engine import CallControl
@@ -64,24 +63,20 @@ class Inbound:
                         [("Accept", SDP), ("Warning", warning)])
             return
         try:
-            probe = negotiate_answer(offer, local_address="127.0.0.1", local_port=9,
-                                     session_id="1", version=1)
+            codec = chosen_codec(offer)
         except SdpError as exc:
             code = "305" if exc.code == "no-common-codec" else "304"
             warning = f'{code} {engine.domain} "only PCMU/PCMA audio is supported"'
             self.refuse(event, 488, trunk, caller, user, exc.code, now,
                         [("Accept", SDP), ("Warning", warning)])
             return
-        audio = probe.audio
-        assert audio is not None
-        chosen = audio.codecs[0]
         qcfg = engine.queues.get(queue)
         mode = Mode.RINGBACK if qcfg is not None and qcfg.media is Media.RINGBACK else Mode.ANNOUNCE
         call = Call(
             id="c" + secrets.token_hex(8), trunk=trunk, queue=queue, mode=mode, caller=caller,
             caller_display=display, dialled=user, invite=request, key=event.key,
             source=event.source, to_tag=secrets.token_hex(8), caller_offer=offer,
-            codec=(chosen.payload_type, chosen.name.upper()), started_at=now,
+            codec=codec, started_at=now,
         )
         call.caller_sdp = offer
         engine.calls[call.id] = call

@@ -8,6 +8,7 @@ from __future__ import annotations
 from sip.errors import RemoteProtocolError
 from sip.headers import NameAddress, SipUri, split_list
 from sip.message import Request, Response
+from sip.offer_answer import negotiate_answer
 from sip.sdp import SdpError, SessionDescription
 from sip.transaction_events import Address
 
@@ -85,6 +86,17 @@ def parse_sdp(message: Request | Response) -> SessionDescription | None:
     if ctype != SDP:
         raise SdpError("not-sdp", f"body of type {ctype or 'unknown'}")
     return SessionDescription.parse(message.body)
+
+
+def chosen_codec(offer: SessionDescription) -> tuple[int, str]:
+    """The (payload type, codec) our answer to ``offer`` would use: the offerer's first
+    PCMU/PCMA. Raises `SdpError` (``no-common-codec``, ``no-audio``) when there is none."""
+    probe = negotiate_answer(offer, local_address="127.0.0.1", local_port=9,
+                             session_id="1", version=1)
+    audio = probe.audio
+    assert audio is not None  # negotiate_answer raises instead of answering no audio
+    codec = audio.codecs[0]
+    return codec.payload_type, codec.name.upper()
 
 
 def has_option(message: Request | Response, header: str, token: str) -> bool:
