@@ -22,7 +22,7 @@ from sip.digest_params import DigestParseError, format_params, parse_challenge
 from sip.endpoint import Endpoint, EndpointConfig
 from sip.errors import LocalProtocolError, RemoteProtocolError
 from sip.message import Request, Response, make_response
-from sip.offer_answer import negotiate_answer
+from sip.offer_answer import build_offer, negotiate_answer
 from sip.requests import LocalAddress
 from sip.sdp import SdpError, SessionDescription
 from sip.transaction_events import (
@@ -56,13 +56,8 @@ LOOPBACK = "127.0.0.1"
 def offer_sdp(host: str, port: int, *, user: str = "sim", session: str = "1",
               version: int = 1) -> bytes:
     """A G.711 offer (PCMU, PCMA, telephone-event) at ``host:port``."""
-    lines = [
-        "v=0", f"o={user} {session} {version} IN IP4 {host}", "s=-", f"c=IN IP4 {host}",
-        "t=0 0", f"m=audio {port} RTP/AVP 0 8 101", "a=rtpmap:0 PCMU/8000",
-        "a=rtpmap:8 PCMA/8000", "a=rtpmap:101 telephone-event/8000", "a=fmtp:101 0-16",
-        "a=ptime:20", "a=sendrecv",
-    ]
-    return ("\r\n".join(lines) + "\r\n").encode()
+    return build_offer(local_address=host, local_port=port, session_id=session,
+                       version=version, username=user).to_bytes()
 
 
 def answer_sdp(offer: bytes, host: str, port: int, *, session: str, version: int = 1,
