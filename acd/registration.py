@@ -18,7 +18,7 @@ from config import Settings
 from sip.digest import Credentials, DigestAuthenticator
 from sip.errors import RemoteProtocolError
 from sip.headers import NameAddress, SipUri
-from sip.qualify import ContactReachable, ContactUnreachable, Qualifier
+from sip.qualify import ContactReachable, ContactUnreachable, Qualifier, Reachability
 from sip.ratelimit import FailureLimiter
 from sip.registrar import (
     AuthFailed,
@@ -85,8 +85,6 @@ def binding_destination(binding: Binding) -> Address:
     return Address(transport, src.host, src.port)
 
 
-_address = binding_destination
-
 
 class RegistrationService:
     def __init__(
@@ -139,8 +137,6 @@ class RegistrationService:
         found = self.registrar.lookup_user(agent_id)
         if self.qualifier is None:
             return found
-        from sip.qualify import Reachability
-
         return [b for b in found if self.qualifier.state(b.key) is not Reachability.UNREACHABLE]
 
     def is_reachable(self, agent_id: str) -> bool:
@@ -232,7 +228,7 @@ class RegistrationService:
         if not found or self.qualifier is None:
             return
         binding = found[0]
-        dest = _address(binding)
+        dest = binding_destination(binding)
         host, port = self.sip.via_for(dest.transport)
         request = build_options(
             binding.contact,
