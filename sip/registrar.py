@@ -48,13 +48,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from email.utils import formatdate
 from enum import Enum
-from typing import Protocol
 
 from .digest import AuthOutcome, DigestAuthenticator, claimed_username, pick_authorization
 from .errors import LocalProtocolError, RemoteProtocolError
 from .headers import NameAddress, SipUri
 from .message import Request, Response, make_response
 from .ratelimit import FailureLimiter, limit_keys
+from .transaction_events import Address
 
 __all__ = [
     "Address",
@@ -71,24 +71,8 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Address:
-    """Where a message came from / where to send: transport (``UDP``...), host, port."""
-
-    transport: str
-    host: str
-    port: int
-
-
-class SourceLike(Protocol):
-    """Anything with transport/host/port (e.g. ``sip.transaction_events.Address``)."""
-
-    @property
-    def transport(self) -> str: ...
-    @property
-    def host(self) -> str: ...
-    @property
-    def port(self) -> int: ...
+#: The transaction layer's address type; the registrar keeps it as the binding's source.
+SourceLike = Address
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -302,8 +286,6 @@ class Registrar:
         """Process one REGISTER from ``source`` (the packet's real origin) at ``now``."""
         if request.method != "REGISTER":
             raise LocalProtocolError(f"handle_register given a {request.method}")
-        if not isinstance(source, Address):
-            source = Address(transport=source.transport, host=source.host, port=source.port)
         events: list[RegistrarEvent] = []
         try:
             return self._register(request, source, now, events)
