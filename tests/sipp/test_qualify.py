@@ -31,7 +31,7 @@ from tests.sipp.harness import (
     wait_for,
     wait_for_event,
 )
-from tests.sipp.wire import Dialogish, RawMessage, UdpPeer, authorization, build_request
+from tests.sipp.wire import RawMessage, UdpPeer, register_with_digest
 
 pytestmark = pytest.mark.sipp
 
@@ -47,37 +47,11 @@ def _config(tmp: Path, url: str) -> Path:
 def register(acd: RunningAcd, peer: UdpPeer, user: str, contact_port: int) -> RawMessage:
     """REGISTER ``user`` from ``peer`` with a Contact on ``contact_port`` (same host),
     answering the SHA-256 challenge."""
-    ids, aor, dest = Dialogish(), f"sip:{user}@{DOMAIN}", acd.sip("udp")
-
-    def send(extra: list[tuple[str, str]]) -> RawMessage:
-        peer.send(
-            build_request(
-                "REGISTER",
-                f"sip:{DOMAIN}",
-                via=peer.via(),
-                from_uri=aor,
-                to_uri=aor,
-                ids=ids,
-                extra=[
-                    ("Contact", f"<sip:{user}@127.0.0.1:{contact_port}>"),
-                    ("Expires", "300"),
-                    *extra,
-                ],
-            ),
-            dest,
-        )
-        return peer.response()
-
-    challenge = send([])
-    assert challenge.status == 401, challenge.text()
-    answer = authorization(
-        challenge.all("WWW-Authenticate")[0],
-        user=user,
-        password=agent_password(user),
-        method="REGISTER",
-        uri=f"sip:{DOMAIN}",
+    challenge, ok = register_with_digest(
+        peer, acd.sip("udp"), user, agent_password(user), domain=DOMAIN,
+        contact=f"<sip:{user}@127.0.0.1:{contact_port}>",
     )
-    ok = send([("Authorization", answer)])
+    assert challenge.status == 401, challenge.text()
     assert ok.status == 200, ok.text()
     return ok
 

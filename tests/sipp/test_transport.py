@@ -33,10 +33,10 @@ from tests.sipp.wire import (
     RawMessage,
     TcpPeer,
     UdpPeer,
-    authorization,
     bracket,
     build_request,
     params_of,
+    register_with_digest,
 )
 
 pytestmark = pytest.mark.sipp
@@ -78,38 +78,12 @@ def register(
     peer: UdpPeer | TcpPeer, dest: tuple[str, int], user: str, transport: str = "udp"
 ) -> RawMessage:
     """REGISTER, answer the first challenge, return the final response to the answer."""
-    from tests.sipp.wire import Dialogish
-
-    ids = Dialogish()
-    aor = f"sip:{user}@{DOMAIN}"
-    contact = f"<sip:{user}@{peer.sent_by};transport={transport}>"
-
-    def send(extra: list[tuple[str, str]]) -> RawMessage:
-        data = build_request(
-            "REGISTER",
-            f"sip:{DOMAIN}",
-            via=peer.via(),
-            from_uri=aor,
-            to_uri=aor,
-            ids=ids,
-            extra=[("Contact", contact), ("Expires", "300"), *extra],
-        )
-        if isinstance(peer, UdpPeer):
-            peer.send(data, dest)
-        else:
-            peer.send(data)
-        return peer.response()
-
-    challenge = send([])
-    assert challenge.status == 401, challenge.text()
-    answer = authorization(
-        challenge.all("WWW-Authenticate")[0],
-        user=user,
-        password=agent_password(user),
-        method="REGISTER",
-        uri=f"sip:{DOMAIN}",
+    challenge, final = register_with_digest(
+        peer, dest, user, agent_password(user), domain=DOMAIN,
+        contact=f"<sip:{user}@{peer.sent_by};transport={transport}>",
     )
-    return send([("Authorization", answer)])
+    assert challenge.status == 401, challenge.text()
+    return final
 
 
 # -- 1. UDP and TCP on the same port -------------------------------------------------------

@@ -302,3 +302,43 @@ class TcpPeer:
             return False
         except ConnectionResetError:
             return True
+
+
+def register_with_digest(
+    peer: UdpPeer | TcpPeer,
+    dest: tuple[str, int],
+    user: str,
+    password: str,
+    *,
+    domain: str,
+    contact: str,
+) -> tuple[RawMessage, RawMessage]:
+    """REGISTER ``user`` with ``contact`` (Expires 300), answer the first challenge; the
+    challenge and the final response to the answer."""
+    ids, aor = Dialogish(), f"sip:{user}@{domain}"
+
+    def send(extra: list[tuple[str, str]]) -> RawMessage:
+        data = build_request(
+            "REGISTER",
+            f"sip:{domain}",
+            via=peer.via(),
+            from_uri=aor,
+            to_uri=aor,
+            ids=ids,
+            extra=[("Contact", contact), ("Expires", "300"), *extra],
+        )
+        if isinstance(peer, UdpPeer):
+            peer.send(data, dest)
+        else:
+            peer.send(data)
+        return peer.response()
+
+    challenge = send([])
+    answer = authorization(
+        challenge.all("WWW-Authenticate")[0],
+        user=user,
+        password=password,
+        method="REGISTER",
+        uri=f"sip:{domain}",
+    )
+    return challenge, send([("Authorization", answer)])
