@@ -185,9 +185,11 @@ class Dialog:
     ) -> Request:
         """An in-dialog request: BYE, re-INVITE, UPDATE, OPTIONS, INFO, ... or the ACK
         for a 2xx (same CSeq number as the INVITE, §13.2.2.4). Sending BYE ends the dialog
-        (§15.1.1). CANCEL is not an in-dialog request: build it from the INVITE."""
+        (§15.1.1), but a 2xx to an INVITE we sent before it still gets its ACK (every 2xx
+        is ACKed; RFC 5407 §3.2, the Mortal state): ACK is the one request a terminated
+        dialog still builds. CANCEL is not an in-dialog request: build it from the INVITE."""
         method = method.upper()
-        if self.state is DialogState.TERMINATED:
+        if self.state is DialogState.TERMINATED and method != "ACK":
             raise LocalProtocolError(f"{method} on a terminated dialog")
         if method == "CANCEL":
             raise LocalProtocolError("CANCEL is built from the INVITE, not the dialog")

@@ -186,6 +186,19 @@ def test_reinvite_increments_cseq_and_its_ack_reuses_it() -> None:
     assert str(d.create_request("OPTIONS").cseq) == "314162 OPTIONS"
 
 
+def test_a_reinvites_2xx_is_still_acked_after_our_bye() -> None:
+    """BYE while our re-INVITE is pending (RFC 5407 §3.2): the dialog ends, yet the 2xx
+    that crosses the BYE must be ACKed (§13.2.2.4) with the re-INVITE's CSeq."""
+    d = Dialog.uac(req(ACD_INVITE), resp(AGENT_200), ACD)
+    d.create_request("INVITE", body=b"v=0\r\n", content_type="application/sdp")
+    d.create_request("BYE")
+    assert d.state is DialogState.TERMINATED
+    assert str(d.create_request("ACK").cseq) == "314160 ACK"
+    for method in ("INVITE", "BYE", "UPDATE", "OPTIONS"):
+        with pytest.raises(LocalProtocolError):
+            d.create_request(method)
+
+
 def test_early_dialog_ends_on_a_failure_final_response() -> None:
     d = Dialog.uac(req(ACD_INVITE), resp(AGENT_180), ACD)
     d.receive_response(resp(AGENT_180.replace("180 Ringing", "486 Busy Here")))
