@@ -8,7 +8,9 @@ crash in the middle of a replay -- changes nothing the second time:
 * ``CallRecord``        -> ``call_records``, identity ``call_id`` (a snapshot; later
   snapshots fill in later fields, see ``as_of``).
 * ``AgentStateChange``  -> ``agent_state_history``, identity ``change_id`` (the closing
-  snapshot fills in ``ended_at``).
+  snapshot fills in ``ended_at``). ``source``/``actor`` say who opened the interval:
+  unless given, the `ChangeOrigin` in effect when the record is built (`change_origin`).
+* ``AuditEntry``        -> ``api_audit``, identity ``audit_id`` (insert once).
 * ``RegistrationRow``   -> ``registrations``, identity ``(aor, contact)`` (newest
   ``updated_at`` wins).
 
@@ -23,7 +25,9 @@ import dataclasses
 import enum
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Final
@@ -31,13 +35,19 @@ from typing import Any, ClassVar, Final
 __all__ = [
     "KINDS",
     "AgentStateChange",
+    "AuditEntry",
+    "AuditResult",
     "CallOutcome",
     "CallRecord",
+    "ChangeOrigin",
+    "ChangeSource",
     "HangupBy",
     "QueueEvent",
     "QueueEventKind",
     "Record",
     "RegistrationRow",
+    "change_origin",
+    "current_origin",
     "decode_record",
     "encode_record",
 ]
@@ -77,6 +87,63 @@ class HangupBy(enum.StrEnum):
     CALLER = "caller"
     AGENT = "agent"
     SYSTEM = "system"
+
+
+class ChangeSource(enum.StrEnum):
+    """Who opened an agent interval (``agent_state_history.source``)."""
+
+    #: A supervisor API action; ``actor`` is the token's name.
+    API = "api"
+    #: The agent's own phone (feature codes); ``actor`` is the agent id.
+    PHONE = "phone"
+    #: The ACD itself: routing, registrations, timers, restarts.
+    SYSTEM = "system"
+
+
+class AuditResult(enum.StrEnum):
+    ACCEPTED = "accepted"
+    #: Answered 4xx: ``code`` is the problem's code (``unknown_agent``, ``forbidden`` ...).
+    REFUSED = "refused"
+    #: Answered 5xx (``not_ready``, ``internal_error`` ...).
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeOrigin:
+    """Who is changing agents' state right now. ``agent_id``: only that agent's changes
+    are theirs (an API action on agent A may offer a call to agent B in the same step:
+    B's change is the system's); ``None``: every agent's."""
+
+    source: ChangeSource
+    actor: str | None = None
+    agent_id: str | None = None
+
+
+_SYSTEM: Final = ChangeOrigin(ChangeSource.SYSTEM)
+_ORIGIN: ContextVar[ChangeOrigin] = ContextVar("acd_change_origin", default=_SYSTEM)
+
+
+@contextmanager
+def change_origin(
+    source: ChangeSource, actor: str | None = None, agent_id: str | None = None
+) -> Iterator[ChangeOrigin]:
+    """Attribute the agent intervals opened inside the block (synchronously, in this
+    context) to ``source``/``actor``. Wrap the whole runtime step, flush included: the
+    journal builds its records when the step's events are drained."""
+    origin = ChangeOrigin(ChangeSource(source), actor, agent_id)
+    token = _ORIGIN.set(origin)
+    try:
+        yield origin
+    finally:
+        _ORIGIN.reset(token)
+
+
+def current_origin(agent_id: str) -> ChangeOrigin:
+    """The origin of a change to ``agent_id`` made now (``system`` outside any block)."""
+    origin = _ORIGIN.get()
+    if origin.agent_id is not None and origin.agent_id != agent_id:
+        return _SYSTEM
+    return origin
 
 
 def _aware(name: str, value: datetime | None) -> None:
@@ -194,12 +261,24 @@ class AgentStateChange:
     started_at: datetime
     ended_at: datetime | None = None
     reason: str | None = None
+    #: Who opened the interval; ``None`` (not given): `current_origin` fills it in, so
+    #: after construction it is always set. Only the opening record's is stored.
+    source: ChangeSource | None = None
+    #: The API token's name (source ``api``) or the agent (``phone``).
+    actor: str | None = None
 
     def __post_init__(self) -> None:
         if not self.change_id or not self.agent_id:
             raise ValueError("change_id and agent_id must not be empty")
         _aware("started_at", self.started_at)
         _aware("ended_at", self.ended_at)
+        if self.source is None:
+            origin = current_origin(self.agent_id)
+            object.__setattr__(self, "source", origin.source)
+            if self.actor is None:
+                object.__setattr__(self, "actor", origin.actor)
+        else:
+            object.__setattr__(self, "source", ChangeSource(self.source))
 
     @property
     def record_id(self) -> str:
@@ -236,10 +315,49 @@ class RegistrationRow:
         return (self.aor, self.contact)
 
 
-Record = QueueEvent | CallRecord | AgentStateChange | RegistrationRow
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuditEntry:
+    """One state-changing supervisor API request and its outcome (``api_audit``).
+
+    ``actor`` is the token's name, never its secret (``None``: the API is open, no
+    tokens configured). ``params`` must be JSON-compatible and free of NUL characters
+    (PostgreSQL text cannot hold them): the API sanitises what the client sent.
+    """
+
+    KIND: ClassVar[str] = "api_audit"
+
+    ts: datetime
+    actor: str | None
+    role: str | None
+    action: str
+    target: str | None
+    params: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    result: AuditResult
+    status: int
+    code: str | None = None
+    detail: str | None = None
+    audit_id: str = field(default_factory=_new_event_id)
+
+    def __post_init__(self) -> None:
+        _aware("ts", self.ts)
+        object.__setattr__(self, "result", AuditResult(self.result))
+        if not self.audit_id or not self.action:
+            raise ValueError("audit_id and action must not be empty")
+        if not 100 <= self.status <= 599:
+            raise ValueError(f"status must be an HTTP status, got {self.status}")
+        if (self.result is AuditResult.ACCEPTED) != (self.code is None):
+            raise ValueError("an accepted action has no code; a refused or failed one has")
+
+    @property
+    def record_id(self) -> str:
+        return self.audit_id
+
+
+Record = QueueEvent | CallRecord | AgentStateChange | RegistrationRow | AuditEntry
 
 KINDS: Final[dict[str, type[Record]]] = {
-    cls.KIND: cls for cls in (QueueEvent, CallRecord, AgentStateChange, RegistrationRow)
+    cls.KIND: cls
+    for cls in (QueueEvent, CallRecord, AgentStateChange, RegistrationRow, AuditEntry)
 }
 
 _DATETIME_FIELDS: Final[dict[str, frozenset[str]]] = {
@@ -247,6 +365,7 @@ _DATETIME_FIELDS: Final[dict[str, frozenset[str]]] = {
     CallRecord.KIND: frozenset(_CALL_TIMES),
     AgentStateChange.KIND: frozenset({"started_at", "ended_at"}),
     RegistrationRow.KIND: frozenset({"expires_at", "updated_at"}),
+    AuditEntry.KIND: frozenset({"ts"}),
 }
 
 

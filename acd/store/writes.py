@@ -14,6 +14,7 @@ from typing import Any, Final
 
 from acd.store.records import (
     AgentStateChange,
+    AuditEntry,
     CallRecord,
     QueueEvent,
     Record,
@@ -83,11 +84,12 @@ def _call_upsert() -> str:
 
 UPSERT_CALL_RECORD: Final = _call_upsert()
 
-# An interval is opened once and closed once: the first ended_at written wins.
+# An interval is opened once and closed once: the first ended_at written wins; source
+# and actor are the opening record's (the first written).
 UPSERT_AGENT_STATE: Final = """
 INSERT INTO agent_state_history AS h
-    (change_id, agent_id, status, state, reason, started_at, ended_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+    (change_id, agent_id, status, state, reason, started_at, ended_at, source, actor)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 ON CONFLICT (change_id) DO UPDATE SET
     ended_at = COALESCE(h.ended_at, EXCLUDED.ended_at),
     reason = COALESCE(h.reason, EXCLUDED.reason)
@@ -113,6 +115,15 @@ WHERE r.updated_at <= EXCLUDED.updated_at
 """
 
 
+# The API audit trail: append-only, one row per audit_id.
+INSERT_AUDIT: Final = """
+INSERT INTO api_audit
+    (audit_id, ts, actor, role, action, target, params, result, status, code, detail)
+VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb, $8, $9, $10, $11)
+ON CONFLICT (audit_id) DO NOTHING
+"""
+
+
 def queue_event_args(r: QueueEvent) -> tuple[Any, ...]:
     return (r.event_id, r.ts, r.call_id, r.queue, r.agent_id, r.event.value, _json(r.data))
 
@@ -130,7 +141,14 @@ def call_record_args(r: CallRecord) -> tuple[Any, ...]:
 
 
 def agent_state_args(r: AgentStateChange) -> tuple[Any, ...]:
-    return (r.change_id, r.agent_id, r.status, r.state, r.reason, r.started_at, r.ended_at)
+    source = None if r.source is None else r.source.value
+    return (r.change_id, r.agent_id, r.status, r.state, r.reason, r.started_at, r.ended_at,
+            source, r.actor)
+
+
+def audit_args(r: AuditEntry) -> tuple[Any, ...]:
+    return (r.audit_id, r.ts, r.actor, r.role, r.action, r.target, _json(r.params),
+            r.result.value, r.status, r.code, r.detail)
 
 
 def registration_args(r: RegistrationRow) -> tuple[Any, ...]:
@@ -159,6 +177,7 @@ async def write_records(conn: Any, records: Sequence[Record]) -> None:
     calls: list[tuple[Any, ...]] = []
     states: list[tuple[Any, ...]] = []
     bindings: list[tuple[Any, ...]] = []
+    audits: list[tuple[Any, ...]] = []
     for r in records:
         if isinstance(r, QueueEvent):
             events.append(queue_event_args(r))
@@ -168,6 +187,8 @@ async def write_records(conn: Any, records: Sequence[Record]) -> None:
             states.append(agent_state_args(r))
         elif isinstance(r, RegistrationRow):
             bindings.append(registration_args(r))
+        elif isinstance(r, AuditEntry):
+            audits.append(audit_args(r))
         else:  # pragma: no cover - guarded by the Record union
             raise TypeError(f"not a store record: {type(r).__name__}")
     if events:
@@ -178,6 +199,8 @@ async def write_records(conn: Any, records: Sequence[Record]) -> None:
         await conn.executemany(UPSERT_AGENT_STATE, states)
     if bindings:
         await conn.executemany(UPSERT_REGISTRATION, bindings)
+    if audits:
+        await conn.executemany(INSERT_AUDIT, audits)
 
 
 def is_poison(exc: BaseException) -> bool:

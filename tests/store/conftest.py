@@ -10,7 +10,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from acd.store import init_connection, migrate
+from acd.store import init_connection, load_migrations, migrate
 from tests import pg
 
 # The shared PostgreSQL fixtures (see tests/pg.py).
@@ -27,7 +27,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture
 async def migrated_url(pg_url: str) -> str:
-    assert await migrate(pg_url) == [1]
+    assert await migrate(pg_url) == [m.version for m in load_migrations()]
     return pg_url
 
 

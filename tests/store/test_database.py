@@ -16,6 +16,7 @@ from acd.store import (
     Database,
     StoreError,
     describe_target,
+    load_migrations,
     migrate,
     resolve_database_url,
 )
@@ -88,7 +89,7 @@ async def test_embedded_server_started_and_stopped(tmp_path: Path) -> None:
         await db.start()
         try:
             assert urlsplit(db.url).path == "/acd"
-            assert await migrate(db.url) == [1]
+            assert await migrate(db.url) == [m.version for m in load_migrations()]
             assert await db.pool.fetchval("SELECT count(*) FROM call_records") == 0
             pid_file = settings.data_dir / "postmaster.pid"
             assert pid_file.exists()

@@ -27,7 +27,10 @@ EXPECTED_TABLES = {
     "queue_events",
     "agent_state_history",
     "registrations",
+    "api_audit",
 }
+#: Every shipped migration's version, in order (1, 2, ... n).
+ALL = [m.version for m in load_migrations()]
 
 
 async def tables(url: str) -> set[str]:
@@ -42,29 +45,30 @@ async def tables(url: str) -> set[str]:
 
 
 async def test_applies_once_then_nothing(pg_url: str) -> None:
-    assert await migrate(pg_url) == [1]
+    assert await migrate(pg_url) == ALL
     assert await migrate(pg_url) == []
     assert await tables(pg_url) >= EXPECTED_TABLES
     status = await migration_status(pg_url)
-    assert [(s.version, s.name) for s in status] == [(1, "initial")]
-    assert status[0].applied_at is not None
+    assert [(s.version, s.name) for s in status][:2] == [(1, "initial"), (2, "api_audit")]
+    assert [s.version for s in status] == ALL
+    assert all(s.applied_at is not None for s in status)
 
 
 async def test_concurrent_migrators_apply_exactly_once(pg_url: str) -> None:
     results = await asyncio.wait_for(
         asyncio.gather(*(migrate(pg_url) for _ in range(3))), timeout=60
     )
-    assert sorted(results) == [[], [], [1]]
+    assert sorted(results) == [[], [], ALL]
     conn = await asyncpg.connect(pg_url)
     try:
-        assert await conn.fetchval("SELECT count(*) FROM schema_migrations") == 1
+        assert await conn.fetchval("SELECT count(*) FROM schema_migrations") == len(ALL)
     finally:
         await conn.close()
 
 
 async def test_status_before_migrating_lists_pending(pg_url: str) -> None:
     status = await migration_status(pg_url)
-    assert [s.applied_at for s in status] == [None]
+    assert [s.applied_at for s in status] == [None] * len(ALL)
 
 
 async def test_kpi_indexes_exist(pg_url: str) -> None:
@@ -83,24 +87,25 @@ async def test_kpi_indexes_exist(pg_url: str) -> None:
 
 async def test_later_migration_applies_in_order(pg_url: str) -> None:
     base = load_migrations()
-    extra = Migration(version=2, name="extra", sql="CREATE TABLE extra (id int)")
-    assert await migrate(pg_url, migrations=base) == [1]
-    assert await migrate(pg_url, migrations=[*base, extra]) == [2]
+    extra = Migration(version=len(base) + 1, name="extra", sql="CREATE TABLE extra (id int)")
+    assert await migrate(pg_url, migrations=base) == ALL
+    assert await migrate(pg_url, migrations=[*base, extra]) == [len(base) + 1]
     assert "extra" in await tables(pg_url)
 
 
 async def test_failed_migration_rolls_back_everything(pg_url: str) -> None:
-    broken = Migration(version=2, name="broken", sql="CREATE TABLE x (id int); SELEC 1")
+    broken = Migration(version=len(ALL) + 1, name="broken",
+                       sql="CREATE TABLE x (id int); SELEC 1")
     with pytest.raises(StoreError) as info:
         await migrate(pg_url, migrations=[*load_migrations(), broken])
     assert info.value.code == MIGRATION_FAILED
-    assert "0002_broken.sql" in info.value.message
+    assert broken.filename in info.value.message
     assert await tables(pg_url) == set()
 
 
 async def test_edited_applied_migration_is_refused(pg_url: str) -> None:
     await migrate(pg_url)
-    (first,) = load_migrations()
+    first = load_migrations()[0]
     edited = Migration(version=1, name=first.name, sql=first.sql + "\n-- edited\n")
     with pytest.raises(StoreError) as info:
         await migrate(pg_url, migrations=[edited])
