@@ -15,27 +15,36 @@ If the caller cancelled meanwhile (`SipService.respond` refuses), the agent is h
 In-dialog re-INVITE/UPDATE from either side is answered at once with the SDP we last gave
 that side (direction mirrored); a changed offer is passed on to the other side by our own
 re-INVITE (hold/unhold, a moved media address).
+
+Our re-INVITEs (`Bridge.reinvite`) outlive the call when they must: a BYE from either side
+while one is pending ends the call at once (the BYE is not held back: RFC 3261 §15.1.2 has
+the peer answer the pending re-INVITE 487), yet every 2xx that still arrives, and each
+retransmission of it, is ACKed (§13.2.2.4; RFC 5407 §3.2) and nothing else is done with it.
+One that got a provisional but no final response within 64*T1 is CANCELled (§9.1): an
+INVITE transaction in Proceeding has no timer of its own.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import secrets
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from acd.logging import bind_context, get_logger
 from acd.sipservice import ClientOutcome
 from sip.dialog import Dialog
 from sip.errors import LocalProtocolError, RemoteProtocolError
-from sip.message import Response, make_response
+from sip.message import Request, Response, make_response
 from sip.offer_answer import ANSWER_DIRECTION, media_changed, negotiate_answer, reoffer
 from sip.requests import ALLOW
 from sip.sdp import Attribute, SdpError, SessionDescription
-from sip.transaction_events import Address, RequestReceived
+from sip.transaction_events import Address, RequestReceived, TransactionKey
 
 from .agent_leg import AgentLeg, LegState
 from .call import Call, CallState, Mode
 from .events import HangupBy
+from .timers import Deadline
 from .wire import SDP, dialog_destination, parse_sdp
 
 if TYPE_CHECKING:
@@ -181,32 +190,24 @@ class Bridge:
             return
         offer = reoffer(agent_sdp, previous=previous)
         call.our_sdp = offer
-        engine.reinviting.add(dialog.id)
-        engine.send_in_dialog(dialog, call.source, "INVITE", now,
-                              lambda outcome, when: self._caller_reinvited(call, leg, outcome,
-                                                                           when),
-                              body=bytes(offer), extra=(("Allow", ", ".join(ALLOW)),))
+        self.reinvite(dialog, call.source, bytes(offer), now,
+                      lambda outcome, when: self._caller_reinvited(call, leg, outcome, when))
         log.info("caller_reinvited", agent_id=leg.agent_id, version=offer.origin.version)
 
     def _caller_reinvited(self, call: Call, leg: AgentLeg, outcome: ClientOutcome,
                           now: float) -> None:
+        """The first final response to the 3PCC re-INVITE (its 2xx already ACKed)."""
         engine = self.engine
         status, response = outcome.status, outcome.response
-        if status < 200:
-            return
-        dialog = call.dialog
-        if dialog is not None:
-            engine.reinviting.discard(dialog.id)
+        if call.ended or call.state is not CallState.CONNECTING:
+            return  # a BYE from either side came first: the call is over, nothing to do
         with bind_context(call_id=call.id, agent_id=leg.agent_id):
             if status >= 300 or response is None:
-                if not call.ended:
-                    log.warning("caller_reinvite_failed", status=status)
-                    engine.hangup(call, HangupBy.SYSTEM, f"reinvite-failed-{status}", now)
+                log.warning("caller_reinvite_failed", status=status)
+                if status == 481 and call.dialog is not None:
+                    call.dialog.terminate()  # §12.2.1.2: the caller's dialog is gone: no BYE
+                engine.hangup(call, HangupBy.SYSTEM, f"reinvite-failed-{status}", now)
                 return
-            if dialog is not None and dialog.state.name == "CONFIRMED":
-                engine.sip.send_ack(dialog.create_request("ACK"), _dest(dialog, call.source), now)
-            if call.ended or call.state is not CallState.CONNECTING:
-                return  # a 2xx retransmission, or the call ended meanwhile: ACK only
             try:
                 answer = parse_sdp(response)
             except SdpError:
@@ -234,21 +235,58 @@ class Bridge:
             leg.offered_sdp = offer
         else:
             call.our_sdp = offer
-        engine.reinviting.add(dialog.id)
 
         def done(outcome: ClientOutcome, when: float) -> None:
-            if outcome.status < 200:
-                return
-            engine.reinviting.discard(dialog.id)
-            if outcome.status < 300 and dialog.state.name == "CONFIRMED":
-                engine.sip.send_ack(dialog.create_request("ACK"), _dest(dialog, source), when)
-            elif outcome.status in (408, 481) and not call.ended:
+            if outcome.status in (408, 481) and not call.ended:
                 with bind_context(call_id=call.id):
                     engine.hangup(call, HangupBy.SYSTEM, f"update-failed-{outcome.status}", when)
 
-        engine.send_in_dialog(dialog, source, "INVITE", now, done, body=bytes(offer),
-                              extra=(("Allow", ", ".join(ALLOW)),))
+        self.reinvite(dialog, source, bytes(offer), now, done)
         log.info("media_update_sent", to="agent" if to_agent else "caller")
+
+    # -- our re-INVITEs ------------------------------------------------------------------------
+    def reinvite(self, dialog: Dialog, source: Address, body: bytes, now: float,
+                 on_final: Callable[[ClientOutcome, float], None]) -> TransactionKey:
+        """Send a re-INVITE on ``dialog`` (the peer's own meanwhile gets 491) and call
+        ``on_final(outcome, when)`` once, for its first final response or failure.
+
+        Every 2xx is ACKed, each retransmission again with the same ACK, also after the
+        call ended and our BYE went out (§13.2.2.4; RFC 5407 §3.2). No final response
+        64*T1 after sending: CANCEL (§9.1; queued by the endpoint until a provisional, and
+        a no-op once a final arrived), which ends in the peer's 487 or in timer B."""
+        engine = self.engine
+        request = dialog.create_request("INVITE", body=body, content_type=SDP,
+                                        extra=(("Allow", ", ".join(ALLOW)),))
+        pending = _Pending(dialog, _dest(dialog, source))
+        engine.reinviting.add(dialog.id)
+        key = engine.sip.request(request, pending.dest, now,
+                                 lambda outcome, when: self._reinvite_answered(
+                                     pending, outcome, when, on_final))
+        pending.guard = engine.deadlines.at(now + 64 * engine.settings.sip.t1,
+                                            lambda when: self._give_up(pending, key, when))
+        return key
+
+    def _reinvite_answered(self, pending: _Pending, outcome: ClientOutcome, now: float,
+                           on_final: Callable[[ClientOutcome, float], None]) -> None:
+        engine = self.engine
+        if outcome.status < 200:
+            return
+        if outcome.status < 300 and outcome.response is not None:
+            if pending.ack is None:
+                pending.ack = pending.dialog.create_request("ACK")
+            engine.sip.send_ack(pending.ack, pending.dest, now)
+        if pending.done:
+            return  # a 2xx retransmission: ACKed again, nothing else
+        pending.done = True
+        if pending.guard is not None:
+            pending.guard.cancel()
+        engine.reinviting.discard(pending.dialog.id)
+        on_final(outcome, now)
+
+    def _give_up(self, pending: _Pending, key: TransactionKey, now: float) -> None:
+        if not pending.done and self.engine.sip.cancel(key, now):
+            log.warning("reinvite_cancelled", sip_call_id=pending.dialog.id.call_id,
+                        reason="no final response in 64*T1")
 
     def on_reinvite(self, event: RequestReceived, now: float) -> None:
         engine = self.engine
@@ -307,6 +345,20 @@ class Bridge:
             leg.answer_sdp = offer
             if changed and call.state is CallState.BRIDGED and leg is call.bridged:
                 self.update_peer(call, leg, to_agent=False, sdp=offer, now=now)
+
+
+class _Pending:
+    """One re-INVITE of ours: its ACK once built (resent for 2xx retransmissions) and the
+    deadline that CANCELs it when no final response comes."""
+
+    __slots__ = ("ack", "dest", "dialog", "done", "guard")
+
+    def __init__(self, dialog: Dialog, dest: Address) -> None:
+        self.dialog = dialog
+        self.dest = dest
+        self.ack: Request | None = None
+        self.done = False
+        self.guard: Deadline | None = None
 
 
 def _dest(dialog: Dialog, source: Address) -> Address:

@@ -9,7 +9,10 @@ detection in `acd.calls.keepalive`.
 
 Race rules: every entry point looks the call up again and checks its state; a call that
 ENDED ignores everything; an agent leg whose offer was withdrawn is CANCELLING and a 2xx
-on it is ACKed and hung up (`AgentLegs.answered`). Handlers never raise for peer behaviour.
+on it is ACKed and hung up (`AgentLegs.answered`); a BYE from either side while our
+re-INVITE is pending ends the call at once, its late 2xx is only ACKed (`Bridge.reinvite`);
+the caller's BYE never goes out before its ACK to our 200 (`hangup`). Handlers never raise
+for peer behaviour.
 """
 
 from __future__ import annotations
@@ -224,7 +227,9 @@ class CallControl:
             return
         call = owner
         with bind_context(call_id=call.id):
-            if isinstance(event, AckReceived):
+            if call.ended:  # hung up before the caller's ACK: its BYE waited for this
+                self._bye_unacked(call, now)
+            elif isinstance(event, AckReceived):
                 call.acked = True
                 self.bridge.caller_acked(call, now)
             elif isinstance(event, CancelReceived):
@@ -233,6 +238,7 @@ class CallControl:
                 self.hangup(call, HangupBy.CALLER, "caller-cancelled", now)
             else:
                 log.warning("caller_ack_timeout")
+                call.acked = True  # no ACK will come: the BYE may go now (§13.3.1.4)
                 self.hangup(call, HangupBy.SYSTEM, "ack-timeout", now)
 
     # -- in-dialog requests --------------------------------------------------------------
@@ -290,7 +296,12 @@ class CallControl:
     # -- the end of a call ------------------------------------------------------------------
     def hangup(self, call: Call, by: HangupBy, reason: str, now: float, *,
                caller_status: int | None = None, outcome: str | None = None) -> None:
-        """End ``call`` once: every leg hung up or cancelled, the router told, facts emitted."""
+        """End ``call`` once: every leg hung up or cancelled, the router told, facts emitted.
+
+        The caller gets its BYE at once, also while our re-INVITE to it is pending (the
+        caller answers that 487, RFC 3261 §15.1.2; a 2xx still gets its ACK: `Bridge`) —
+        but never before its ACK for our 200 (§15: the callee MUST NOT): until that ACK,
+        or the 2xx's timer L, the BYE waits (`_bye_unacked`)."""
         if call.ended:
             return
         was = call.state
@@ -307,26 +318,40 @@ class CallControl:
             if answered is not None and answered.state is not LegState.ENDED:
                 self.bye(answered.dialog, answered.dest, now)
                 self.end_leg(answered, "answered", now)
+        unacked = False
         if call.dialog is not None:
             if by is not HangupBy.CALLER:
-                self.bye(call.dialog, call.source, now)
+                unacked = not call.acked
+                if unacked:  # keep by_invite: the ACK (or its timeout) sends the BYE
+                    self.deadlines.at(now + 64 * self.settings.sip.t1,
+                                      lambda when: self._bye_unacked(call, when))
+                else:
+                    self.bye(call.dialog, call.source, now)
         elif call.final_status == 0:
             final = caller_status or (480 if by is HangupBy.SYSTEM else 487)
             sent = self.sip.respond(call.key, make_response(call.invite, final,
                                                             to_tag=call.to_tag), now)
             call.final_status = final if sent else 487
         self.drop_dialog(call.dialog)
-        self.by_invite.pop(call.key, None)
+        if not unacked:
+            self.by_invite.pop(call.key, None)
         self.calls.pop(call.id, None)
         if outcome is None:
             outcome = self._report_outcome(call, by, reason, now)
-        agent = call.bridged.agent_id if call.bridged is not None else None
+        answered = call.bridged or call.pending_bridge  # pending: answered before the ACK
+        agent = answered.agent_id if answered is not None else None
         log.info("call_ended", outcome=outcome, hangup_by=by.value, reason=reason,
                  state=was.value, caller_status=call.final_status, agent_id=agent)
         self.emit(CallEnded(call_id=call.id, sip_call_id=call.sip_call_id, trunk=call.trunk,
                             queue=call.queue, caller=call.caller, dialled=call.dialled,
                             outcome=outcome, hangup_by=by, caller_status=call.final_status,
                             agent_id=agent, reason=reason, at=now), now)
+
+    def _bye_unacked(self, call: Call, now: float) -> None:
+        """The BYE of a call hung up before the caller ACKed our 200: on that ACK, on its
+        timeout (§13.3.1.4: then BYE too) or, should neither be reported, 64*T1 later."""
+        if self.by_invite.pop(call.key, None) is not None:
+            self.bye(call.dialog, call.source, now)
 
     def _report_outcome(self, call: Call, by: HangupBy, reason: str, now: float) -> str:
         """Tell the router how the call ended (exactly once); the outcome's name."""
