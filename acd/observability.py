@@ -5,9 +5,9 @@ is built, before it starts) does, in order:
 
 1. closes agent intervals a crashed process left open (``close_open_agent_states``);
    calls it left open were already closed (failed, restart) by ``close_orphaned_calls``;
-2. rebuilds the exact KPI windows from the journal (``load_kpi_records``), so a
-   restart neither resets nor double-counts them (the ``fail`` rows written for the
-   closed calls count as failed visits);
+2. rebuilds the exact KPI windows and the live staffing estimate from one read of the
+   journal (``load_journal``), so a restart neither resets nor double-counts them (the
+   ``fail`` rows written for the closed calls count as failed visits);
 3. registers the Prometheus collectors in the application's registry: `AcdMetrics`
    (event counters; its snapshot gauges are refreshed from the router at each scrape by
    `RouterGauges`; its `StaffingCollector` estimates ``acd_agents_required`` as of the
@@ -45,8 +45,8 @@ from metrics.collectors import (
     SipStatsLike,
     StoreHealthCollector,
 )
-from metrics.journal import kpi_records_from_journal
-from metrics.kpi import AgentActivityChange, KpiConfig, KpiEngine, KpiFigures, QueueVisit
+from metrics.journal import JOURNAL_EVENTS, JournalReplay, replay_journal
+from metrics.kpi import KpiConfig, KpiEngine, KpiFigures
 from metrics.kpi import ServiceLevelVariant as EngineVariant
 from metrics.staffing import StaffingConfig, StaffingEstimator
 from queueing import RoutingError
@@ -57,7 +57,7 @@ __all__ = [
     "RouterGauges",
     "kpi_config",
     "kpi_since",
-    "load_kpi_records",
+    "load_journal",
 ]
 
 log = get_logger("acd.observability")
@@ -97,6 +97,7 @@ class _EventRow:
     event: str
     call_id: str | None
     queue: str | None
+    agent_id: str | None
     data: Mapping[str, Any]
 
 
@@ -109,18 +110,18 @@ class _StateRow:
     ended_at: datetime | None
 
 
-async def load_kpi_records(
+async def load_journal(
     pool: Any,
     since: datetime,
     agent_queues: Mapping[str, Sequence[str]],
-) -> list[QueueVisit | AgentActivityChange]:
-    """The journal rows a KPI rebuild needs (visits from ``since``, agent intervals
-    overlapping it), as KPI engine records."""
+) -> JournalReplay:
+    """The journal rows a rebuild needs (queue events from ``since``, agent intervals
+    overlapping it), as KPI engine and staffing estimator records."""
     async with pool.acquire() as conn:
         events = await conn.fetch(
-            "SELECT ts, event, call_id, queue, data::text AS data FROM queue_events"
+            "SELECT ts, event, call_id, queue, agent_id, data::text AS data FROM queue_events"
             " WHERE ts >= $1 AND event = ANY($2::text[]) ORDER BY ts, id",
-            since, list(KPI_EVENTS),
+            since, list(JOURNAL_EVENTS),
         )
         states = await conn.fetch(
             "SELECT agent_id, status, state, started_at, ended_at FROM agent_state_history"
@@ -128,14 +129,15 @@ async def load_kpi_records(
             since,
         )
     event_rows = [
-        _EventRow(r["ts"], r["event"], r["call_id"], r["queue"], json.loads(r["data"] or "{}"))
+        _EventRow(r["ts"], r["event"], r["call_id"], r["queue"], r["agent_id"],
+                  json.loads(r["data"] or "{}"))
         for r in events
     ]
     state_rows = [
         _StateRow(r["agent_id"], r["status"], r["state"], r["started_at"], r["ended_at"])
         for r in states
     ]
-    return kpi_records_from_journal(event_rows, state_rows, agent_queues)
+    return replay_journal(event_rows, state_rows, agent_queues)
 
 
 class RouterGauges(Collector):
@@ -191,7 +193,7 @@ class Observability:
         self.staffing = StaffingEstimator(
             StaffingConfig(target_seconds=settings.kpi.service_level_seconds,
                            target_service_level=settings.kpi.service_level_target),
-            queues, started=runtime.now(),
+            queues,
         )
         self.metrics = AcdMetrics(registry, queues, kpi=self.kpi, agent_queues=self.agent_queues,
                                   staffing=self.staffing, clock=runtime.now)
@@ -230,12 +232,14 @@ class Observability:
         return self
 
     async def rebuild(self, pool: Any, now: float) -> None:
-        records = await load_kpi_records(pool, kpi_since(now, self.kpi.config),
-                                         self.agent_queues)
-        self.kpi.rebuild(records, now)
+        horizon = utc(now - self.staffing.config.sample_horizon_seconds) - REBUILD_MARGIN
+        since = min(kpi_since(now, self.kpi.config), horizon)
+        replay = await load_journal(pool, since, self.agent_queues)
+        self.kpi.rebuild(replay.kpi, now)
+        self.staffing.rebuild(replay.staffing, now, started=replay.history_start)
         overall = self.kpi.rolling()
-        log.info("kpi_rebuilt", records=len(records), calls_24h=overall.offered,
-                 answered_24h=overall.answered)
+        log.info("kpi_rebuilt", records=len(replay.kpi), calls_24h=overall.offered,
+                 answered_24h=overall.answered, staffing_records=len(replay.staffing))
 
     # -- scrape-time providers -----------------------------------------------------------
 

@@ -1,22 +1,27 @@
 """Live staffing estimate per queue: arrival rate, handle time, patience -> Erlang A.
 
 ``StaffingEstimator`` is fed the routing core's events (the same ones ``AcdMetrics``
-gets) with ``now`` (wall-clock epoch seconds, which places them in the window); the
-durations come from the events themselves. ``estimate(now)`` returns, per queue
+gets) with ``now`` (wall-clock epoch seconds, which places them in the window; times
+are kept in integer microseconds like the journal's timestamps), and after a restart
+``rebuild(records, now, started=...)`` replays the journal (``metrics.journal.
+replay_journal``: ``Arrival``, ``QueueVisit``, ``Handled`` records) so the estimate
+equals the one the previous process had. ``estimate(now)`` returns, per queue
 (definitions: docs/kpi.md, "Live staffing estimate"):
 
 * **arrival rate** λ = n / T: n = ``CallQueued`` events of the queue (each visit, so
   calls overflowing *into* the queue count there) in the half-open window
   ``(now - W, now]`` (W = ``window_seconds``, default 1 h), counted exactly;
-  T = ``now - started`` clamped to ``[min_span_seconds, W]``. Fallback while the
-  estimator has watched for less than W (after a start): divide by the time watched,
-  never by less than ``min_span_seconds`` (default 300 s), so a burst of two calls in
-  the first seconds does not read as hundreds of calls an hour.
+  T = ``now - started`` clamped to ``[min_span_seconds, W]``, ``started`` = when the
+  history begins: the first event observed, or on a rebuild the earliest journal row
+  read. Fallback while the history is shorter than W (a fresh installation): divide by
+  the time watched, never by less than ``min_span_seconds`` (default 300 s), so a burst
+  of two calls in the first seconds does not read as hundreds of calls an hour.
 * **handle time** AHT = mean of talk + wrap-up of calls whose wrap-up ended in the
-  window (talk from ``CallCompleted``; wrap-up from it to the agent's next state change
-  out of ``WRAP_UP``). Fallback with little data: if the window holds fewer than
-  ``min_samples`` (default 20) calls, the most recent ``min_samples`` are used, older
-  ones included. None (exported NaN) until a first call has been handled.
+  window (talk from ``CallCompleted``; wrap-up from its ``now`` to the ``now`` of the
+  agent's next state change out of ``WRAP_UP``). Fallback with little data: if the
+  window holds fewer than ``min_samples`` (default 20) calls, the most recent
+  ``min_samples`` of the last ``sample_horizon_seconds`` (24 h) are used. None
+  (exported NaN) until a call has been handled in that horizon.
 * **patience** (exponential, the censored maximum-likelihood estimator): total time in
   queue of every visit that ended in the window (answered, abandoned, overflowed,
   failed: all were exposed to abandoning for that long) divided by the number of
@@ -37,6 +42,7 @@ import math
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TypeVar
 
 from queueing import (
@@ -51,9 +57,21 @@ from queueing import (
 )
 from queueing.erlang import erlang_a_agents_required
 
-__all__ = ["StaffingConfig", "StaffingEstimate", "StaffingEstimator"]
+from .kpi import QueueVisit, VisitOutcome
+from .windows import US_PER_SECOND, seconds_to_us, to_us
+
+__all__ = [
+    "Arrival",
+    "Handled",
+    "StaffingConfig",
+    "StaffingEstimate",
+    "StaffingEstimator",
+    "StaffingRecord",
+]
 
 _T = TypeVar("_T")
+
+Timestamp = float | datetime  # epoch seconds (UTC) or an aware datetime
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -68,6 +86,8 @@ class StaffingConfig:
     min_span_seconds: float = 300.0
     #: Handle time and patience use at least this many samples when there are as many.
     min_samples: int = 20
+    #: ... but never samples older than this (the journal a rebuild reads covers it).
+    sample_horizon_seconds: float = 86_400.0
 
     def __post_init__(self) -> None:
         if not 0.0 < self.target_service_level < 1.0:
@@ -76,6 +96,8 @@ class StaffingConfig:
             raise ValueError("target_seconds must be >= 0")
         if not 0.0 < self.min_span_seconds <= self.window_seconds < math.inf:
             raise ValueError("need 0 < min_span_seconds <= window_seconds")
+        if not self.window_seconds <= self.sample_horizon_seconds < math.inf:
+            raise ValueError("need window_seconds <= sample_horizon_seconds")
         if self.min_samples < 1:
             raise ValueError("min_samples must be >= 1")
 
@@ -102,10 +124,36 @@ class StaffingEstimate:
         return None if self.handle_time is None else self.arrival_rate * self.handle_time
 
 
+# -- journal records (rebuild) --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Arrival:
+    """A call entered ``queue`` at ``at`` (``CallQueued``; journal ``enter``)."""
+
+    queue: str
+    at: Timestamp
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Handled:
+    """A call of ``queue`` completed at ``completed_at`` after ``talk_seconds`` of talk;
+    the agent's wrap-up ended at ``at`` (journal ``complete`` + ``wrapup_end``)."""
+
+    queue: str
+    at: Timestamp
+    completed_at: Timestamp
+    talk_seconds: float
+
+
+#: What ``rebuild`` replays; visits are the KPI engine's ``QueueVisit`` records.
+StaffingRecord = Arrival | QueueVisit | Handled
+
+
 @dataclass(frozen=True, slots=True)
 class _Visit:
-    at: float
-    wait: float
+    t_us: int
+    wait_us: int
     abandoned: bool
 
 
@@ -113,8 +161,8 @@ class _QueueData:
     __slots__ = ("arrivals", "handles", "visits")
 
     def __init__(self) -> None:
-        self.arrivals: deque[float] = deque()
-        self.handles: deque[tuple[float, float]] = deque()  # (now, talk + wrap-up)
+        self.arrivals: deque[int] = deque()  # t_us
+        self.handles: deque[tuple[int, int]] = deque()  # (t_us, talk + wrap-up us)
         self.visits: deque[_Visit] = deque()
 
 
@@ -129,18 +177,30 @@ class StaffingEstimator:
         config: StaffingConfig | None = None,
         queues: Iterable[str] = (),
         *,
-        started: float | None = None,
+        started: Timestamp | None = None,
     ) -> None:
         self.config = config or StaffingConfig()
+        c = self.config
+        self._window_us = seconds_to_us(c.window_seconds)
+        self._min_span_us = seconds_to_us(c.min_span_seconds)
+        self._horizon_us = seconds_to_us(c.sample_horizon_seconds)
         #: Queues estimated; events of other queues are ignored (bounded labels). Empty:
         #: every queue seen.
         self.queues = tuple(queues)
         self._allowed = frozenset(self.queues)
-        self.started = started
+        self._reset(started)
+
+    def _reset(self, started: Timestamp | None) -> None:
+        self._started_us = None if started is None else to_us(started)
         self._data: dict[str, _QueueData] = {q: _QueueData() for q in self.queues}
-        # agent_id -> (queue, talk seconds, router time of CallCompleted)
-        self._wrapping: dict[str, tuple[str, float, float]] = {}
+        # agent_id -> (queue, talk us, t_us of CallCompleted)
+        self._wrapping: dict[str, tuple[str, int, int]] = {}
         self._cache: dict[str, tuple[tuple[float, float, float], int | None]] = {}
+
+    @property
+    def started(self) -> float | None:
+        """When the history begins (epoch seconds): the divisor of λ is time since then."""
+        return None if self._started_us is None else self._started_us / US_PER_SECOND
 
     # -- feeding ------------------------------------------------------------------------
 
@@ -152,70 +212,116 @@ class StaffingEstimator:
 
     def observe(self, event: object, now: float) -> None:
         """Take one routing-core event (anything else is ignored) at wall-clock ``now``."""
-        if self.started is None:
-            self.started = now
+        if self._started_us is None:
+            self._started_us = to_us(now)
         if isinstance(event, CallQueued):
-            data = self._queue(event.queue)
-            if data is not None:
-                data.arrivals.append(now)
+            t_us = to_us(now)
+            self._arrival(event.queue, t_us)
         elif isinstance(event, _VISIT_EVENTS):
-            data = self._queue(event.queue)
-            if data is not None:
-                abandoned = isinstance(event, CallAbandoned)
-                data.visits.append(_Visit(now, max(0.0, event.wait_seconds), abandoned))
+            t_us = to_us(now)
+            self._visit(event.queue, t_us, seconds_to_us(max(0.0, event.wait_seconds)),
+                        isinstance(event, CallAbandoned))
         elif isinstance(event, CallCompleted):
-            self._wrapping[event.agent_id] = (event.queue, max(0.0, event.talk_seconds),
-                                              event.at)
-        elif isinstance(event, AgentStateChanged) and event.old is AgentState.WRAP_UP:
+            t_us = to_us(now)
+            self._wrapping[event.agent_id] = (
+                event.queue, seconds_to_us(max(0.0, event.talk_seconds)), t_us)
+        elif (isinstance(event, AgentStateChanged) and event.old is AgentState.WRAP_UP
+              and event.new is not AgentState.WRAP_UP):
+            t_us = to_us(now)
             pending = self._wrapping.pop(event.agent_id, None)
             if pending is not None:
-                queue, talk, completed_at = pending
-                data = self._queue(queue)
-                if data is not None:
-                    data.handles.append((now, talk + max(0.0, event.at - completed_at)))
+                queue, talk_us, completed_us = pending
+                self._handle(queue, t_us, talk_us + max(0, t_us - completed_us))
         else:
             return
-        self._prune(now)
+        self._prune(t_us)
 
     def observe_all(self, events: Iterable[object], now: float) -> None:
         for event in events:
             self.observe(event, now)
 
-    def _prune(self, now: float) -> None:
-        edge = now - self.config.window_seconds
+    def _arrival(self, queue: str, t_us: int) -> None:
+        data = self._queue(queue)
+        if data is not None:
+            data.arrivals.append(t_us)
+
+    def _visit(self, queue: str, t_us: int, wait_us: int, abandoned: bool) -> None:
+        data = self._queue(queue)
+        if data is not None:
+            data.visits.append(_Visit(t_us, wait_us, abandoned))
+
+    def _handle(self, queue: str, t_us: int, handle_us: int) -> None:
+        data = self._queue(queue)
+        if data is not None:
+            data.handles.append((t_us, handle_us))
+
+    def rebuild(
+        self, records: Iterable[StaffingRecord], now: Timestamp, *,
+        started: Timestamp | None = None,
+    ) -> None:
+        """Forget everything and re-apply ``records`` (the journal) in time order, as of
+        ``now``. ``started``: when the journal's history begins (the earliest row read,
+        ``JournalReplay.history_start``); None: the earliest record, and with no record
+        the first event observed afterwards. Records of the same instant keep their order.
+        """
+        ordered = sorted(records, key=lambda r: to_us(r.at))
+        if started is None and ordered:
+            started = ordered[0].at
+        self._reset(started)
+        for r in ordered:
+            t_us = to_us(r.at)
+            if isinstance(r, Arrival):
+                self._arrival(r.queue, t_us)
+            elif isinstance(r, QueueVisit):
+                self._visit(r.queue, t_us, seconds_to_us(r.wait_seconds),
+                            r.outcome is VisitOutcome.ABANDONED)
+            else:
+                wrap_us = max(0, t_us - to_us(r.completed_at))
+                self._handle(r.queue, t_us, seconds_to_us(max(0.0, r.talk_seconds)) + wrap_us)
+            self._prune(t_us)
+        self._prune(to_us(now))
+
+    def _prune(self, now_us: int) -> None:
+        edge = now_us - self._window_us
+        horizon = now_us - self._horizon_us
         keep = self.config.min_samples
         for data in self._data.values():
-            while data.arrivals and data.arrivals[0] <= edge:
-                data.arrivals.popleft()
-            while len(data.handles) > keep and data.handles[0][0] <= edge:
-                data.handles.popleft()
-            while len(data.visits) > keep and data.visits[0].at <= edge:
-                data.visits.popleft()
+            arrivals, handles, visits = data.arrivals, data.handles, data.visits
+            while arrivals and arrivals[0] <= edge:
+                arrivals.popleft()
+            while handles and handles[0][0] <= edge and (
+                    len(handles) > keep or handles[0][0] <= horizon):
+                handles.popleft()
+            while visits and visits[0].t_us <= edge and (
+                    len(visits) > keep or visits[0].t_us <= horizon):
+                visits.popleft()
 
     # -- estimates ----------------------------------------------------------------------
 
-    def estimate(self, now: float) -> dict[str, StaffingEstimate]:
+    def estimate(self, now: Timestamp) -> dict[str, StaffingEstimate]:
         """Every queue's estimate as of ``now`` (configured queues first, then others)."""
-        self._prune(now)
-        return {name: self._estimate(name, data, now) for name, data in self._data.items()}
+        now_us = to_us(now)
+        self._prune(now_us)
+        return {name: self._estimate(name, data, now_us) for name, data in self._data.items()}
 
-    def _estimate(self, name: str, data: _QueueData, now: float) -> StaffingEstimate:
+    def _estimate(self, name: str, data: _QueueData, now_us: int) -> StaffingEstimate:
         c = self.config
-        edge = now - c.window_seconds
-        n = sum(1 for t in data.arrivals if edge < t <= now)
-        watched = 0.0 if self.started is None else now - self.started
-        span = min(max(watched, c.min_span_seconds), c.window_seconds)
+        edge = now_us - self._window_us
+        horizon = now_us - self._horizon_us
+        n = sum(1 for t in data.arrivals if edge < t <= now_us)
+        watched = 0 if self._started_us is None else now_us - self._started_us
+        span = min(max(watched, self._min_span_us), self._window_us) / US_PER_SECOND
         rate = n / span
 
-        handles = _recent([h for t, h in data.handles if t <= now],
-                          [t for t, _ in data.handles if t <= now], edge, c.min_samples)
-        aht = math.fsum(handles) / len(handles) if handles else None
+        handles = [(t, h) for t, h in data.handles if horizon < t <= now_us]
+        handles = _recent(handles, [t for t, _ in handles], edge, c.min_samples)
+        aht = sum(h for _, h in handles) / len(handles) / US_PER_SECOND if handles else None
 
-        visits = _recent([v for v in data.visits if v.at <= now],
-                         [v.at for v in data.visits if v.at <= now], edge, c.min_samples)
+        visits = [v for v in data.visits if horizon < v.t_us <= now_us]
+        visits = _recent(visits, [v.t_us for v in visits], edge, c.min_samples)
         abandons = sum(1 for v in visits if v.abandoned)
-        exposure = math.fsum(v.wait for v in visits)
-        patience = exposure / abandons if abandons else math.inf
+        exposure_us = sum(v.wait_us for v in visits)
+        patience = exposure_us / abandons / US_PER_SECOND if abandons else math.inf
 
         return StaffingEstimate(
             queue=name,
@@ -226,7 +332,7 @@ class StaffingEstimator:
             handle_time=aht,
             visits=len(visits),
             abandons=abandons,
-            queue_seconds=exposure,
+            queue_seconds=exposure_us / US_PER_SECOND,
             patience=patience,
             agents_required=self._required(name, rate, aht, patience),
         )
@@ -258,7 +364,7 @@ class StaffingEstimator:
         return self.estimate(now)
 
 
-def _recent(values: list[_T], times: list[float], edge: float, minimum: int) -> list[_T]:
+def _recent(values: list[_T], times: list[int], edge: int, minimum: int) -> list[_T]:
     """The values timed after ``edge``, or the last ``minimum`` values if that is more."""
     inside = sum(1 for t in times if t > edge)
     keep = max(inside, min(minimum, len(values)))

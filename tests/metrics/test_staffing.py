@@ -40,16 +40,17 @@ def abandoned(call: str, wait: float, queue: str = Q) -> CallAbandoned:
     return CallAbandoned(call_id=call, queue=queue, wait_seconds=wait, position=1, at=0.0)
 
 
-def handled(est: StaffingEstimator, agent: str, talk: float, wrap: float, *, at: float,
-            now: float, queue: str = Q) -> None:
-    """A call completes at router time ``at``; the agent's wrap-up ends ``wrap`` later
-    (both events observed at wall-clock ``now``)."""
-    est.observe(CallCompleted(call_id=f"c-{agent}-{at}", queue=queue, agent_id=agent,
-                              talk_seconds=talk, at=at), now)
+def handled(est: StaffingEstimator, agent: str, talk: float, wrap: float, *, now: float,
+            queue: str = Q) -> None:
+    """A call completes at wall-clock ``now - wrap``; the agent's wrap-up ends at ``now``
+    (the router's own ``at`` plays no part: the journal has only wall-clock times)."""
+    done = now - wrap
+    est.observe(CallCompleted(call_id=f"c-{agent}-{now}", queue=queue, agent_id=agent,
+                              talk_seconds=talk, at=0.0), done)
     est.observe(AgentStateChanged(agent_id=agent, old=AgentState.ON_CALL,
-                                  new=AgentState.WRAP_UP, call_id=None, at=at), now)
+                                  new=AgentState.WRAP_UP, call_id=None, at=0.0), done)
     est.observe(AgentStateChanged(agent_id=agent, old=AgentState.WRAP_UP,
-                                  new=AgentState.IDLE, call_id=None, at=at + wrap), now)
+                                  new=AgentState.IDLE, call_id=None, at=0.0), now)
 
 
 # -- arrival rate ------------------------------------------------------------------------
@@ -100,9 +101,9 @@ def test_overflow_arrivals_count_in_the_receiving_queue_and_labels_stay_bounded(
 
 def test_handle_time_is_talk_plus_wrap_up_of_recent_calls() -> None:
     est = StaffingEstimator(queues=[Q], started=0.0)
-    handled(est, "a1", talk=100.0, wrap=10.0, at=50.0, now=60.0)  # 110
-    handled(est, "a2", talk=200.0, wrap=30.0, at=70.0, now=100.0)  # 230
-    handled(est, "a3", talk=90.0, wrap=0.0, at=80.0, now=100.0)  # zero wrap-up: 90
+    handled(est, "a1", talk=100.0, wrap=10.0, now=60.0)  # 110
+    handled(est, "a2", talk=200.0, wrap=30.0, now=100.0)  # 230
+    handled(est, "a3", talk=90.0, wrap=0.0, now=100.0)  # zero wrap-up: 90
     e = est.estimate(200.0)[Q]
     assert e.handle_samples == 3
     assert e.handle_time == pytest.approx((110 + 230 + 90) / 3, abs=1e-12)
@@ -120,14 +121,30 @@ def test_handle_time_waits_for_the_end_of_wrap_up() -> None:
 
 def test_handle_time_with_few_calls_in_the_window_tops_up_with_older_ones() -> None:
     est = StaffingEstimator(StaffingConfig(min_samples=2), queues=[Q], started=0.0)
-    handled(est, "a1", talk=100.0, wrap=10.0, at=0.0, now=100.0)  # 110
-    handled(est, "a2", talk=200.0, wrap=30.0, at=0.0, now=200.0)  # 230
-    handled(est, "a3", talk=50.0, wrap=10.0, at=0.0, now=5000.0)  # 60
+    handled(est, "a1", talk=100.0, wrap=10.0, now=100.0)  # 110
+    handled(est, "a2", talk=200.0, wrap=30.0, now=200.0)  # 230
+    handled(est, "a3", talk=50.0, wrap=10.0, now=5000.0)  # 60
     e = est.estimate(5000.0)[Q]  # window (1400, 5000]: one sample; topped up to 2
     assert (e.handle_samples, e.handle_time) == (2, (230 + 60) / 2)
-    handled(est, "a1", talk=80.0, wrap=20.0, at=0.0, now=5100.0)  # 100
+    handled(est, "a1", talk=80.0, wrap=20.0, now=5100.0)  # 100
     e = est.estimate(5100.0)[Q]  # two in the window: only those
     assert (e.handle_samples, e.handle_time) == (2, (60 + 100) / 2)
+
+
+def test_top_up_never_reaches_past_the_24h_horizon() -> None:
+    est = StaffingEstimator(StaffingConfig(min_samples=3), queues=[Q], started=0.0)
+    handled(est, "a1", talk=100.0, wrap=10.0, now=1000.0)  # 110
+    handled(est, "a1", talk=200.0, wrap=20.0, now=2000.0)  # 220
+    est.observe(abandoned("c1", 30.0), 1000.0)
+    est.observe(answered("c2", 10.0), 2000.0)
+    e = est.estimate(87_000.0)  # horizon (600, 87000]: both samples still count
+    assert (e[Q].handle_samples, e[Q].handle_time, e[Q].patience) == (2, 165.0, 40.0)
+    e = est.estimate(87_400.0)  # horizon (1000, 87400]: exactly 24 h old is out
+    assert (e[Q].handle_samples, e[Q].handle_time, e[Q].visits) == (1, 220.0, 1)
+    assert e[Q].patience == math.inf
+    e = est.estimate(90_000.0)
+    assert (e[Q].handle_time, e[Q].visits) == (None, 0)
+    assert len(est._data[Q].handles) == 0 and len(est._data[Q].visits) == 0
 
 
 # -- patience --------------------------------------------------------------------------------
@@ -155,7 +172,7 @@ def test_no_abandons_means_infinite_patience_and_erlang_c() -> None:
     for i in range(3):
         est.observe(queued(f"c{i}"), 100.0)
         est.observe(answered(f"c{i}", 5.0), 100.0)
-    handled(est, "a1", talk=150.0, wrap=30.0, at=0.0, now=200.0)
+    handled(est, "a1", talk=150.0, wrap=30.0, now=200.0)
     e = est.estimate(300.0)[Q]
     assert e.patience == math.inf
     assert e.arrival_rate == 3 / 300 and e.handle_time == 180.0
@@ -174,7 +191,7 @@ def reference_case(*, abandon: bool) -> StaffingEstimator:
     est = StaffingEstimator(config, queues=[Q], started=0.0)
     for i in range(100):
         est.observe(queued(f"c{i}"), 18.0 * (i + 1))  # 18 .. 1800
-    handled(est, "a1", talk=170.0, wrap=10.0, at=0.0, now=1800.0)
+    handled(est, "a1", talk=170.0, wrap=10.0, now=1800.0)
     if abandon:  # 120 s in queue, one abandon
         est.observe(answered("c0", 0.0), 1800.0)
         est.observe(abandoned("c1", 120.0), 1800.0)
@@ -200,7 +217,7 @@ def test_default_target_is_15_seconds_80_percent() -> None:
     est = StaffingEstimator(queues=[Q], started=0.0)
     for i in range(36):
         est.observe(queued(f"c{i}"), 100.0 * (i + 1))  # 36 in (0, 3600]
-    handled(est, "a1", talk=250.0, wrap=50.0, at=0.0, now=3600.0)  # 300
+    handled(est, "a1", talk=250.0, wrap=50.0, now=3600.0)  # 300
     est.observe(answered("c0", 30.0), 3600.0)
     est.observe(abandoned("c1", 60.0), 3600.0)  # patience (30 + 60) / 1 = 90
     e = est.estimate(3600.0)[Q]
@@ -220,7 +237,7 @@ def test_zero_patience_is_undefined() -> None:
     est = StaffingEstimator(queues=[Q], started=0.0)
     est.observe(queued("c1"), 20.0)
     est.observe(abandoned("c1", 0.0), 20.0)
-    handled(est, "a1", talk=100.0, wrap=0.0, at=0.0, now=20.0)
+    handled(est, "a1", talk=100.0, wrap=0.0, now=20.0)
     e = est.estimate(30.0)[Q]
     assert e.patience == 0.0 and e.agents_required is None
 
@@ -228,7 +245,8 @@ def test_zero_patience_is_undefined() -> None:
 @pytest.mark.parametrize(
     "kwargs",
     [{"target_service_level": 1.0}, {"target_service_level": 0.0}, {"target_seconds": -1.0},
-     {"min_span_seconds": 0.0}, {"min_span_seconds": 7200.0}, {"min_samples": 0}],
+     {"min_span_seconds": 0.0}, {"min_span_seconds": 7200.0}, {"min_samples": 0},
+     {"sample_horizon_seconds": 1800.0}],
 )
 def test_bad_config_rejected(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError):
@@ -241,7 +259,7 @@ def test_memory_is_bounded_by_the_window_and_min_samples() -> None:
         now = 100.0 * i
         est.observe(queued(f"c{i}"), now)
         est.observe(abandoned(f"c{i}", 1.0), now)
-        handled(est, "a1", talk=1.0, wrap=1.0, at=now, now=now)
+        handled(est, "a1", talk=1.0, wrap=1.0, now=now)
     data = est._data[Q]
     assert len(data.arrivals) == 36 and len(data.visits) == 36 and len(data.handles) == 36
 
