@@ -96,13 +96,16 @@ class Runtime:
         self.step(expire)
 
     def _rearm(self) -> None:
-        deadlines = [d for core in self._timed if (d := core.next_deadline()) is not None]
-        if not deadlines:
+        deadline: float | None = None
+        for core in self._timed:
+            d = core.next_deadline()
+            if d is not None and (deadline is None or d < deadline):
+                deadline = d
+        if deadline is None:
             if self._handle is not None:
                 self._handle.cancel()
                 self._handle = self._armed_for = None
             return
-        deadline = min(deadlines)
         if self._armed_for == deadline and self._handle is not None:
             return
         if self._handle is not None:

@@ -68,15 +68,21 @@ class Qualifier(Generic[K]):
         self.timeout = timeout
         self.max_failures = max_failures
         self._entries: dict[K, _Entry] = {}
+        # The earliest deadline, recomputed only after a change (the runtime asks after
+        # every SIP message; the schedule changes once per ping).
+        self._deadline: float | None = None
+        self._deadline_known = True
 
     def add(self, contact_key: K, now: float) -> None:
         """Start qualifying a contact; the first ping is due at once. Adding a known key
         (a refreshed registration) keeps its schedule and state."""
         if contact_key not in self._entries:
             self._entries[contact_key] = _Entry(next_ping=now)
+            self._deadline_known = False
 
     def remove(self, contact_key: K) -> None:
-        self._entries.pop(contact_key, None)
+        if self._entries.pop(contact_key, None) is not None:
+            self._deadline_known = False
 
     def state(self, contact_key: K) -> Reachability | None:
         entry = self._entries.get(contact_key)
@@ -95,6 +101,8 @@ class Qualifier(Generic[K]):
             if entry.sent_at is None and entry.next_ping <= now:
                 entry.sent_at = now
                 out.append(key)
+        if out:
+            self._deadline_known = False
         return out
 
     def result(self, contact_key: K, ok: bool, now: float) -> list[QualifyEvent[K]]:
@@ -104,6 +112,7 @@ class Qualifier(Generic[K]):
             return []  # removed (unregistered) while the ping was in flight
         sent_at, entry.sent_at = entry.sent_at, None
         entry.next_ping = now + self.interval
+        self._deadline_known = False
         if ok:
             entry.failures = 0
             if entry.state is Reachability.REACHABLE:
@@ -126,9 +135,13 @@ class Qualifier(Generic[K]):
         return events
 
     def next_deadline(self) -> float | None:
-        """The earliest of: a ping falling due, an in-flight ping timing out."""
-        times = [
-            e.next_ping if e.sent_at is None else e.sent_at + self.timeout
-            for e in self._entries.values()
-        ]
-        return min(times) if times else None
+        """The earliest of: a ping falling due, an in-flight ping timing out (O(n) after a
+        change, else cached)."""
+        if not self._deadline_known:
+            times = [
+                e.next_ping if e.sent_at is None else e.sent_at + self.timeout
+                for e in self._entries.values()
+            ]
+            self._deadline = min(times) if times else None
+            self._deadline_known = True
+        return self._deadline

@@ -222,6 +222,10 @@ class Registrar:
         self.max_contacts = max_contacts
         self.replace_same_call_id = replace_same_call_id
         self._aors: dict[str, dict[str, Binding]] = {}
+        # The earliest expiry, recomputed only after a change (the runtime asks after
+        # every SIP message; bindings change a few times an hour per phone).
+        self._deadline: float | None = None
+        self._deadline_known = True
 
     # -- queries -------------------------------------------------------------------
 
@@ -242,13 +246,17 @@ class Registrar:
         return [b for aor in sorted(self._aors) for _, b in sorted(self._aors[aor].items())]
 
     def next_deadline(self) -> float | None:
-        """When the earliest binding expires (O(n): a few hundred bindings at most)."""
-        times = [b.expires_at for m in self._aors.values() for b in m.values()]
-        return min(times) if times else None
+        """When the earliest binding expires (O(n) after a change, else cached)."""
+        if not self._deadline_known:
+            times = [b.expires_at for m in self._aors.values() for b in m.values()]
+            self._deadline = min(times) if times else None
+            self._deadline_known = True
+        return self._deadline
 
     # -- time and persistence --------------------------------------------------------
 
     def handle_timer(self, now: float) -> list[RegistrarEvent]:
+        self._deadline_known = False
         events: list[RegistrarEvent] = []
         for aor in list(self._aors):
             self._expire(aor, now, events)
@@ -261,6 +269,7 @@ class Registrar:
         the runtime deletes them from the store.
         """
         self._aors = {}
+        self._deadline_known = False
         events: list[RegistrarEvent] = []
         for b in bindings:
             if b.expires_at <= now:
@@ -286,6 +295,7 @@ class Registrar:
         """Process one REGISTER from ``source`` (the packet's real origin) at ``now``."""
         if request.method != "REGISTER":
             raise LocalProtocolError(f"handle_register given a {request.method}")
+        self._deadline_known = False
         events: list[RegistrarEvent] = []
         try:
             return self._register(request, source, now, events)
