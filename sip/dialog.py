@@ -14,7 +14,6 @@ timers live above this layer. ``sips`` is not supported (the ACD speaks UDP/TCP)
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
 from enum import Enum
 from typing import NamedTuple
 
@@ -51,7 +50,10 @@ class DialogId(NamedTuple):
 
 
 def _untagged(addr: NameAddress) -> NameAddress:
-    return replace(addr, params={k: v for k, v in addr.params.items() if k != "tag"})
+    if "tag" not in addr.params:
+        return addr  # frozen: safe to share
+    return NameAddress(addr.uri, addr.display_name,
+                       {k: v for k, v in addr.params.items() if k != "tag"})
 
 
 def _target(msg: Request | Response) -> str | None:

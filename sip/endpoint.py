@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from .errors import LocalProtocolError, RemoteProtocolError
 from .headers import Via, split_list
-from .message import Headers, Request, Response, make_response, parse_message
+from .message import Request, Response, make_response, parse_message
 from .transaction import Outbox, Transaction, TransactionConfig
 from .transaction_events import (
     Address,
@@ -330,17 +330,21 @@ class Endpoint:
         if not rport and via.host.strip("[]") == source.host.strip("[]"):
             return via
         # RFC 3261 via-received is a bare IPv6address; RFC 5118 §4.5: do not send brackets.
-        stamped = via.with_params(received=source.host.strip("[]"))
+        received = source.host.strip("[]")
         if rport:
-            stamped = stamped.with_params(rport=str(source.port))
-        fields = req.headers.items()
+            stamped = via.with_params(received=received, rport=str(source.port))
+        else:
+            stamped = via.with_params(received=received)
+        fields = req.headers._fields
         for i, (name, value) in enumerate(fields):
             if name == "Via":
-                parts = split_list(value)
-                fields[i] = ("Via", ", ".join([str(stamped), *parts[1:]]))
+                first = str(stamped)
+                if "," in value:
+                    first = ", ".join([first, *split_list(value)[1:]])
+                fields[i] = ("Via", first)
                 break
-        req.headers = Headers(fields)
-        req.invalidate()
+        # Only the top Via changed: From, To, CSeq stay parsed (Via.parse(str(v)) == v).
+        req._via = [stamped, *req.via[1:]]
         return stamped
 
     def _core_response(self, req: Request, status: int, to_tag: str | None = None) -> Response:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Final
 
 from .errors import RemoteProtocolError
@@ -296,7 +296,8 @@ class SipUri:
         return f"{self.scheme}:{self.host}"
 
     def with_params(self, **params: str | None) -> SipUri:
-        return replace(self, params={**self.params, **params})
+        return SipUri(self.scheme, self.user, self.host, self.port, {**self.params, **params},
+                      self.headers, self.password)
 
 
 def _uri_params(ptext: str, text: str) -> Params:
@@ -399,7 +400,8 @@ class NameAddress:
         return self.params.get("tag")
 
     def with_tag(self, tag: str) -> NameAddress:
-        return replace(self, params={**self.params, "tag": tag})
+        # The constructor, not dataclasses.replace (5x slower; this runs per message).
+        return NameAddress(self.uri, self.display_name, {**self.params, "tag": tag})
 
     def sip_uri(self) -> SipUri:
         return SipUri.parse(self.uri)
@@ -457,7 +459,7 @@ class Via:
         return self.host, self.port
 
     def with_params(self, **params: str | None) -> Via:
-        return replace(self, params={**self.params, **params})
+        return Via(self.transport, self.host, self.port, {**self.params, **params})
 
     def __str__(self) -> str:
         hostport = _join_hostport(self.host, self.port)
