@@ -267,13 +267,14 @@ class CallControl:
             self.features.on_bye(owner, now)
             return
         call = owner
+        # At debug: call_ended, logged by hangup() in this step, says who hung up
+        # (hangup_by, reason caller-bye / agent-bye), in which state and the agent.
         with bind_context(call_id=call.id):
             if leg is None:
-                log.info("caller_hung_up", state=call.state.value)
+                log.debug("caller_hung_up", state=call.state.value)
                 self.hangup(call, HangupBy.CALLER, "caller-bye", now)
             elif leg is call.bridged or leg is call.pending_bridge:
-                with bind_context(agent_id=leg.agent_id):
-                    log.info("agent_hung_up", state=call.state.value)
+                log.debug("agent_hung_up", agent_id=leg.agent_id, state=call.state.value)
                 leg.dialog = None
                 self.hangup(call, HangupBy.AGENT, "agent-bye", now)
 
