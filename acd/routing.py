@@ -22,6 +22,7 @@ from acd.runtime import Runtime
 from config import Settings
 from queueing import (
     AgentSpec,
+    AgentState,
     AgentStateChanged,
     AgentStatus,
     AgentStatusChanged,
@@ -46,7 +47,17 @@ _stdlib_log = logging.getLogger("acd.routing")
 # Routing events an operator reads in the log at info level; the rest are at debug (the
 # call-control engine already logs the life of each call).
 _INFO_EVENTS = (AgentStatusChanged, AgentStateChanged, RequirementsRelaxed, CallOverflowed)
+# An agent's state changes that the call engine logs at the same moment, with the same
+# agent and call ids, are at debug: reserved (agent_ringing), reserved -> on-call
+# (agent_answered, call_bridged), on-call -> wrap-up (agent_leg_ended, call_ended). The
+# others (idle again, delayed, unreachable, ...) stay at info.
+_CALL_DRIVEN = frozenset({
+    (AgentState.IDLE, AgentState.RESERVED),
+    (AgentState.RESERVED, AgentState.ON_CALL),
+    (AgentState.ON_CALL, AgentState.WRAP_UP),
+})
 _SNAKE = re.compile(r"(?<!^)(?=[A-Z])")
+_NAMES: dict[type, tuple[str, tuple[str, ...]]] = {}  # event type -> log name, field names
 
 
 def _loggable(value: Any) -> Any:
@@ -61,11 +72,20 @@ def _loggable(value: Any) -> Any:
 
 def log_event(event: Event) -> None:
     """Log a routing-core event once (cores never log; the runtime does)."""
-    info = isinstance(event, _INFO_EVENTS)
+    info = isinstance(event, _INFO_EVENTS) and not (
+        isinstance(event, AgentStateChanged) and (event.old, event.new) in _CALL_DRIVEN
+    )
     if not info and not _stdlib_log.isEnabledFor(logging.DEBUG):
         return  # skip building the fields of a line the level filter would drop
-    fields = {f.name: _loggable(getattr(event, f.name)) for f in dataclasses.fields(event)}
-    name = _SNAKE.sub("_", type(event).__name__).lower()
+    kind = type(event)
+    names = _NAMES.get(kind)
+    if names is None:
+        names = _NAMES[kind] = (
+            _SNAKE.sub("_", kind.__name__).lower(),
+            tuple(f.name for f in dataclasses.fields(event)),
+        )
+    name, field_names = names
+    fields = {f: _loggable(getattr(event, f)) for f in field_names}
     if info:
         log.info(name, **fields)
     else:
