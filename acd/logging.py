@@ -8,23 +8,27 @@ asyncio, libraries) pass through the same processors and one handler on stderr.
 - ISO-8601 timestamps in UTC (``2025-01-01T08:00:00.123456Z``).
 - Context bound with :func:`bind_context` (``call_id``, ``agent_id``) lives in
   contextvars, so every line logged inside a call's task carries it.
-- Speed (JSON): a structlog event is rendered by the structlog chain itself and written
-  straight to the handler's stream under the handler's lock (`_WriteJson`), the same line
-  stdlib's handler would write, without building two LogRecords per line; stdlib
-  records still go through the handler. Level filtering is stdlib's either way.
+- Speed (JSON): a structlog event goes through one processor (`_JsonLine`: the shared
+  processors' work fused, rendered with one prebuilt encoder) and is written straight to
+  the handler's stream under the handler's lock, the same line stdlib's handler would
+  write, without building two LogRecords per line; stdlib records still go through the
+  handler. A line below the level is dropped before its event dict is built
+  (`_BoundLogger`). Level filtering is stdlib's either way.
 
 Cores (sip/, queueing/) never log; the runtime logs each of their events once.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
+import time
 from collections.abc import Mapping
 from typing import Any, TextIO
 
 import structlog
-from structlog.typing import Processor
+from structlog.typing import EventDict, Processor
 
 __all__ = ["bind_context", "configure_logging", "get_logger", "use_json"]
 
@@ -52,8 +56,8 @@ def configure_logging(level: str = "INFO", fmt: str = "auto", stream: TextIO | N
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.stdlib.ExtraAdder(),
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
-        structlog.processors.StackInfoRenderer(),
+        add_timestamp,
+        structlog.processors.StackInfoRenderer(additional_ignores=[__name__]),
     ]
     renderer: Processor
     if as_json:
@@ -79,21 +83,21 @@ def configure_logging(level: str = "INFO", fmt: str = "auto", stream: TextIO | N
     logging.captureWarnings(True)
 
     # JSON: render and write here (the formatter would only strip its meta keys and render
-    # the same dict); console keeps the stdlib hand-over.
-    final: list[Processor] = (
-        [renderer, _WriteJson(handler)] if as_json
-        else [structlog.stdlib.ProcessorFormatter.wrap_for_formatter]
-    )
-    structlog.configure(
-        processors=[
+    # the same dict), every processor fused into one; console keeps the stdlib hand-over.
+    processors: list[Processor] = (
+        [structlog.stdlib.filter_by_level, _JsonLine(handler)] if as_json
+        else [
             structlog.stdlib.filter_by_level,
             *shared,
             structlog.stdlib.PositionalArgumentsFormatter(),
             structlog.processors.UnicodeDecoder(),
-            *final,
-        ],
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ]
+    )
+    structlog.configure(
+        processors=processors,
         logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
+        wrapper_class=_BoundLogger,
         cache_logger_on_first_use=True,
     )
 
@@ -103,15 +107,92 @@ def get_logger(name: str | None = None, **initial: Any) -> Any:
     return structlog.stdlib.get_logger(name, **initial)
 
 
-class _WriteJson:
-    """Last processor in JSON mode: writes the rendered line to ``handler``'s stream, as
-    ``StreamHandler.emit`` would (line + terminator, flush, under the handler's lock), then
-    drops the event so no ``LogRecord`` is built for it."""
+# structlog's method names → stdlib levels (``structlog.stdlib.filter_by_level``'s table).
+_NAME_TO_LEVEL = {
+    "critical": logging.CRITICAL, "exception": logging.ERROR, "error": logging.ERROR,
+    "warn": logging.WARNING, "warning": logging.WARNING, "info": logging.INFO,
+    "debug": logging.DEBUG, "notset": logging.NOTSET,
+}
+# ``add_log_level``'s names: ``exception`` logs at ``error``, ``warn`` is ``warning``.
+_LEVEL_NAMES = {**{name: name for name in _NAME_TO_LEVEL}, "exception": "error", "warn": "warning"}
+
+
+class _BoundLogger(structlog.stdlib.BoundLogger):
+    """structlog's stdlib `BoundLogger`, but a line below the level costs one comparison:
+    it is dropped before the context is copied and the processors run (what
+    ``filter_by_level``, still first in the chain, would decide after that work)."""
+
+    def _proxy_to_logger(
+        self, method_name: str, event: str | None = None, *event_args: str, **event_kw: Any
+    ) -> Any:
+        logger = self._logger
+        level = _NAME_TO_LEVEL.get(method_name)
+        if level is not None and (logger.disabled or level < logger.getEffectiveLevel()):
+            return None
+        return super()._proxy_to_logger(method_name, event, *event_args, **event_kw)
+
+
+_stamp_second = -1
+_stamp_prefix = ""
+
+
+def _utc_timestamp() -> str:
+    """``2025-01-01T08:00:00.123456Z`` for now; the date and time part is formatted once a
+    second (what ``TimeStamper(fmt="iso", utc=True)`` writes, microseconds always shown)."""
+    global _stamp_second, _stamp_prefix
+    now = time.time()
+    second = int(now)
+    if second != _stamp_second:
+        _stamp_prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        _stamp_second = second
+    return f"{_stamp_prefix}.{int((now - second) * 1e6):06d}Z"
+
+
+def add_timestamp(_logger: Any, _name: str, event_dict: EventDict) -> EventDict:
+    event_dict["timestamp"] = _utc_timestamp()
+    return event_dict
+
+
+def _json_default(obj: Any) -> Any:
+    """What JSON cannot encode: bytes decoded (``UnicodeDecoder``), else structlog's
+    ``__structlog__`` hook or ``repr``."""
+    if isinstance(obj, bytes | bytearray):
+        return bytes(obj).decode("utf-8", "replace")
+    try:
+        return obj.__structlog__()
+    except AttributeError:
+        return repr(obj)
+
+
+class _JsonLine:
+    """The JSON chain in one processor, after ``filter_by_level``: context variables,
+    ``level``, ``logger``, ``timestamp``, then ``stack_info`` / ``exc_info`` /
+    positional arguments when present (the processors of the console chain, same keys in
+    the same order), rendered and written to ``handler``'s stream as
+    ``StreamHandler.emit`` would (line + terminator, flush, under the handler's lock).
+    The event is then dropped so no ``LogRecord`` is built for it."""
 
     def __init__(self, handler: logging.StreamHandler[TextIO]) -> None:
         self.handler = handler
+        self._merge = structlog.contextvars.merge_contextvars
+        self._stack = structlog.processors.StackInfoRenderer(additional_ignores=[__name__])
+        self._exc = structlog.processors.format_exc_info
+        self._positional = structlog.stdlib.PositionalArgumentsFormatter()
+        self._encode = json.JSONEncoder(ensure_ascii=False, default=_json_default).encode
 
-    def __call__(self, _logger: Any, _name: str, line: Any) -> Any:
+    def __call__(self, logger: Any, name: str, event_dict: EventDict) -> Any:
+        event_dict = self._merge(logger, name, event_dict)
+        event_dict["level"] = _LEVEL_NAMES.get(name, name)
+        record = event_dict.get("_record")
+        event_dict["logger"] = logger.name if record is None else record.name
+        event_dict["timestamp"] = _utc_timestamp()
+        if "stack_info" in event_dict:
+            event_dict = self._stack(logger, name, event_dict)
+        if "exc_info" in event_dict:
+            event_dict = self._exc(logger, name, event_dict)
+        if "positional_args" in event_dict:
+            event_dict = self._positional(logger, name, event_dict)
+        line = self._encode(event_dict)
         handler = self.handler
         handler.acquire()
         try:
