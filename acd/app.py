@@ -27,7 +27,7 @@ from acd.media import MediaPlayer, PortRange, PromptLibrary
 from acd.observability import Observability
 from acd.registration import RegistrationService
 from acd.routing import RoutingService
-from acd.runtime import Runtime
+from acd.runtime import Runtime, settle_heap
 from acd.sipservice import SipService
 from acd.store import (
     Database,
@@ -105,6 +105,9 @@ def _binding(row: RegistrationRow) -> Binding:
 class Application:
     settings: Settings
     ready_file: Path | None = None
+    # `acd serve`: freeze the start-up heap before ready (acd.runtime.settle_heap); off
+    # for an Application inside another process (tests, the demo).
+    freeze_heap: bool = False
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
     db: Database | None = None
     journal: Journal | None = None
@@ -185,6 +188,8 @@ class Application:
         )
         self.http_address = await self.http.start()
         log.info("http_listening", host=self.http_address[0], port=self.http_address[1])
+        if self.freeze_heap:
+            settle_heap()
         self._write_ready()
         log.info("acd_ready", agents=len(settings.agents), queues=len(settings.queues))
 
@@ -247,7 +252,7 @@ class Application:
 
 
 async def run(settings: Settings, ready_file: str | None = None) -> int:
-    app = Application(settings, Path(ready_file) if ready_file else None)
+    app = Application(settings, Path(ready_file) if ready_file else None, freeze_heap=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
