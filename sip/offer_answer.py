@@ -40,6 +40,7 @@ from sip.sdp import (
 
 __all__ = [
     "ANSWER_DIRECTION",
+    "answer_codec",
     "build_offer",
     "media_changed",
     "negotiate_answer",
@@ -98,6 +99,32 @@ def _is_g711ish(codec: Codec, wanted: str) -> bool:
             and codec.channels in (None, 1))
 
 
+def _pick(codecs: Sequence[Codec], supported: Sequence[str]) -> Codec | None:
+    """The offerer's first codec we support (its preference order)."""
+    return next((c for c in codecs if any(_is_g711ish(c, s) for s in supported)), None)
+
+
+def answer_codec(
+    offer: SessionDescription, *, supported: Sequence[str] = ("PCMU", "PCMA")
+) -> Codec:
+    """The audio codec :func:`negotiate_answer` would answer *offer* with (name
+    upper-cased, no fmtp), without building the answer. Raises the same ``SdpError``
+    (``no-audio``, ``no-common-codec``)."""
+    saw_audio = False
+    for offered in offer.media:
+        if offered.media != "audio" or offered.port == 0:
+            continue
+        saw_audio = True
+        if offered.proto.upper() != "RTP/AVP":
+            continue
+        chosen = _pick(offered.codecs, supported)
+        if chosen is not None:
+            return dataclasses.replace(chosen, name=chosen.name.upper(), fmtp=None)
+    if saw_audio:
+        raise SdpError("no-common-codec", "no offered audio codec is supported")
+    raise SdpError("no-audio", "the offer has no usable audio stream")
+
+
 def negotiate_answer(
     offer: SessionDescription,
     *,
@@ -127,7 +154,7 @@ def negotiate_answer(
             answer_media.append(_rejected(offered))
             continue
         codecs = offered.codecs
-        chosen = next((c for c in codecs if any(_is_g711ish(c, s) for s in supported)), None)
+        chosen = _pick(codecs, supported)
         if chosen is None:
             answer_media.append(_rejected(offered))
             continue

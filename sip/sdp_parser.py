@@ -117,37 +117,43 @@ def parse_sdp(data: bytes | str) -> SessionDescription:
     origin = Origin(username=user, session_id=sess_id, version=int(version), net_type=net,
                     addr_type=addr_type, address=address)
 
+    # Lines by type; a= and c= lines are kept parsed (each is parsed once, when checked).
     sess: dict[str, list[str]] = {t: [] for t in _SESSION_TYPES}
+    sess_attrs: list[Attribute] = []
+    sess_conns: list[Connection] = []
     times: list[Timing] = []
     media: list[MediaDescription] = []
     cur: dict[str, list[str]] | None = None
+    cur_attrs: list[Attribute] = []
+    cur_conns: list[Connection] = []
     cur_m: MediaDescription | None = None
 
     def close_media() -> None:
         if cur_m is not None and cur is not None:
-            conns = tuple(_connection(v, 0) for v in cur["c"])
             if len(cur["i"]) > 1 or len(cur["k"]) > 1:
                 raise SdpError("duplicate-field", f"repeated i= or k= in m={cur_m.media}")
             media.append(MediaDescription(
                 media=cur_m.media, port=cur_m.port, port_count=cur_m.port_count,
                 proto=cur_m.proto, formats=cur_m.formats,
-                info=cur["i"][0] if cur["i"] else None, connections=conns,
+                info=cur["i"][0] if cur["i"] else None, connections=tuple(cur_conns),
                 bandwidths=tuple(cur["b"]), key=cur["k"][0] if cur["k"] else None,
-                attributes=tuple(_attribute(v, 0) for v in cur["a"]),
+                attributes=tuple(cur_attrs),
             ))
 
     for n, kind, value in parsed[3:]:
         if kind == "m":
             close_media()
             cur_m, cur = _media_line(value, n), {t: [] for t in _MEDIA_TYPES}
+            cur_attrs, cur_conns = [], []
         elif cur is not None:
             if kind not in _MEDIA_TYPES:
                 raise SdpError("bad-line", f"{kind}= not allowed in a media section", n)
-            if kind == "c":
-                _connection(value, n)
-            elif kind == "a":
-                _attribute(value, n)
-            cur[kind].append(value)
+            if kind == "a":
+                cur_attrs.append(_attribute(value, n))
+            elif kind == "c":
+                cur_conns.append(_connection(value, n))
+            else:
+                cur[kind].append(value)
         elif kind == "t":
             start, stop = _fields(value, 2, "bad-timing", n)
             if not (start.isdigit() and stop.isdigit()):
@@ -159,11 +165,12 @@ def parse_sdp(data: bytes | str) -> SessionDescription:
             last = times[-1]
             times[-1] = Timing(start=last.start, stop=last.stop, repeats=(*last.repeats, value))
         elif kind in _SESSION_TYPES:
-            if kind == "c":
-                _connection(value, n)
-            elif kind == "a":
-                _attribute(value, n)
-            sess[kind].append(value)
+            if kind == "a":
+                sess_attrs.append(_attribute(value, n))
+            elif kind == "c":
+                sess_conns.append(_connection(value, n))
+            else:
+                sess[kind].append(value)
         else:
             raise SdpError("unknown-type", f"unknown or misplaced line type {kind}=", n)
     close_media()
@@ -171,12 +178,12 @@ def parse_sdp(data: bytes | str) -> SessionDescription:
     if not times:
         raise SdpError("missing-field", "no t= line")
     for kind in "iuczk":
-        if len(sess[kind]) > 1:
+        if len(sess_conns if kind == "c" else sess[kind]) > 1:
             raise SdpError("duplicate-field", f"more than one session-level {kind}=")
-    session_attrs = tuple(_attribute(v, 0) for v in sess["a"])
+    session_attrs = tuple(sess_attrs)
     if sum(1 for a in session_attrs if a.name in DIRECTIONS) > 1:
         raise SdpError("bad-direction", "more than one session-level direction")
-    connection = _connection(sess["c"][0], 0) if sess["c"] else None
+    connection = sess_conns[0] if sess_conns else None
     for section in media:
         _check_media(section, connection is not None)
 

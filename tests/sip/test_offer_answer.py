@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sip.offer_answer import (
+    answer_codec,
     build_offer,
     media_changed,
     negotiate_answer,
@@ -150,6 +151,36 @@ def test_real_world_offers_negotiate(body: bytes) -> None:
     ans = answer(SessionDescription.parse(body))
     assert ans.audio_codecs[0].name in ("PCMU", "PCMA")
     assert len(ans.media) == len(SessionDescription.parse(body).media)
+
+
+_CODEC_CASES = [
+    offer("8", "a=rtpmap:8 PCMA/8000"), offer("0 8"), offer("8 0"),
+    offer("9 0", "a=rtpmap:9 G722/8000"), offer("97", "a=rtpmap:97 pcmu/8000"),
+    offer("96", "a=rtpmap:96 opus/48000/2"), offer("96", "a=rtpmap:96 PCMU/16000"),
+    offer("96", "a=rtpmap:96 opus/48000/2", media_extra="m=audio 40002 RTP/AVP 8\r\n"),
+    offer("0", media_extra="m=audio 0 RTP/AVP 0\r\nm=audio 40002 RTP/AVP 8\r\n"),
+    SessionDescription.parse(bytes(offer("0")).replace(b"RTP/AVP", b"RTP/SAVP")),
+    SessionDescription.parse(bytes(offer("0")).replace(b"m=audio", b"m=video")),
+    *(SessionDescription.parse(b)
+      for b in (ASTERISK, FREESWITCH, BARESIP, LINPHONE, MICROSIP, IPV6)),
+]
+
+
+@pytest.mark.parametrize("offered", _CODEC_CASES)
+@pytest.mark.parametrize("supported", [("PCMU", "PCMA"), ("PCMA",)])
+def test_answer_codec_is_what_negotiate_answer_picks(
+    offered: SessionDescription, supported: tuple[str, ...]
+) -> None:
+    try:
+        expected = answer(offered, supported=supported).audio_codecs[0]
+    except SdpError as exc:
+        with pytest.raises(SdpError) as info:
+            answer_codec(offered, supported=supported)
+        assert info.value.code == exc.code
+        return
+    got = answer_codec(offered, supported=supported)
+    assert (got.payload_type, got.name, got.clock_rate) == (
+        expected.payload_type, expected.name, expected.clock_rate)
 
 
 def test_build_offer() -> None:
