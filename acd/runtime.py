@@ -6,22 +6,31 @@ times that a standby must understand. Every core exposes ``next_deadline()`` (or
 ``get_timer()``) and ``handle_timer(now)``; the runtime keeps a single ``loop.call_at`` armed
 for the earliest deadline of all of them (aioquic style), and after every input and every
 timer it runs the flush hooks that move the cores' outputs to sockets and the store.
+
+Deadlines are served in `TIMER_SLOT` (10 ms) slots: the timer is armed for the end of the
+earliest deadline's slot, so every deadline of a slot is handled in one wake-up, at most
+10 ms late and never early (SIP's shortest timer is T1 = 500 ms). At 80 calls/s that is
+~100 wake-ups a second instead of ~320 (one per transaction timer).
 """
 
 from __future__ import annotations
 
 import asyncio
 import gc
+import math
 import time
 from collections.abc import Callable
 from typing import Protocol
 
 from acd.logging import get_logger
 
-__all__ = ["GC_THRESHOLDS", "Clock", "Runtime", "Timed", "settle_heap"]
+__all__ = ["GC_THRESHOLDS", "TIMER_SLOT", "Clock", "Runtime", "Timed", "settle_heap"]
 
 Clock = Callable[[], float]
 log = get_logger("acd.runtime")
+
+#: Seconds: deadlines in the same slot are handled by one timer wake-up, at its end.
+TIMER_SLOT = 0.01
 
 #: Young-generation threshold 10,000 (CPython's default is 700): the SIP path allocates
 #: thousands of container objects per second and most die young; collecting every 700
@@ -101,17 +110,16 @@ class Runtime:
     def _fire(self) -> None:
         self._handle = None
         self._armed_for = None
+        self.step(self._expire)
 
-        def expire(now: float) -> None:
-            for core in self._timed:
-                deadline = core.next_deadline()
-                if deadline is not None and deadline <= now:
-                    try:
-                        core.handle_timer(now)
-                    except Exception:
-                        log.exception("timer_failed", core=type(core).__name__)
-
-        self.step(expire)
+    def _expire(self, now: float) -> None:
+        for core in self._timed:
+            deadline = core.next_deadline()
+            if deadline is not None and deadline <= now:
+                try:
+                    core.handle_timer(now)
+                except Exception:
+                    log.exception("timer_failed", core=type(core).__name__)
 
     def _rearm(self) -> None:
         deadline: float | None = None
@@ -124,12 +132,14 @@ class Runtime:
                 self._handle.cancel()
                 self._handle = self._armed_for = None
             return
-        if self._armed_for == deadline and self._handle is not None:
+        # The end of the deadline's slot (never before the deadline, despite rounding).
+        wake = max(deadline, math.ceil(deadline / TIMER_SLOT) * TIMER_SLOT)
+        if self._armed_for == wake and self._handle is not None:
             return
         if self._handle is not None:
             self._handle.cancel()
-        delay = max(0.0, deadline - self.clock())
-        self._armed_for = deadline
+        delay = max(0.0, wake - self.clock())
+        self._armed_for = wake
         self._handle = self._loop.call_at(self._loop.time() + delay, self._fire)
 
     def close(self) -> None:
