@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -101,6 +102,23 @@ class RouterSnapshot:
     queues: Sequence[QueueView]
     agents: Sequence[AgentView]
     registered_agents: int
+
+
+class _Children:
+    """``metric.labels(*values)``, remembered: the same child every time (as
+    prometheus_client returns), without its label checks and lock on every event."""
+
+    __slots__ = ("cache", "metric")
+
+    def __init__(self, metric: Counter | Histogram) -> None:
+        self.metric = metric
+        self.cache: dict[tuple[str, ...], Any] = {}
+
+    def __call__(self, *values: str) -> Any:
+        child = self.cache.get(values)
+        if child is None:
+            child = self.cache[values] = self.metric.labels(*values)
+        return child
 
 
 _OUTCOME = {
@@ -199,6 +217,13 @@ class AcdMetrics:
             "acd_agents_registered", "Agents with a live SIP registration", registry=r
         )
         self._initialise()
+        self._offered, self._answered, self._abandoned, self._failed = (
+            _Children(self.offered), _Children(self.answered), _Children(self.abandoned),
+            _Children(self.failed))
+        self._completed, self._relaxed, self._overflowed, self._offers = (
+            _Children(self.completed), _Children(self.relaxed), _Children(self.overflowed),
+            _Children(self.offers))
+        self._call_wait, self._talk = _Children(self.call_wait), _Children(self.talk)
         self.staffing_collector = StaffingCollector(self.staffing_estimates, self.queues)
         r.register(self.staffing_collector)
 
@@ -238,27 +263,25 @@ class AcdMetrics:
         self._last_now = now
         self.staffing.observe(event, now)
         if isinstance(event, CallQueued):
-            self.offered.labels(event.queue).inc()
+            self._offered(event.queue).inc()
         elif isinstance(event, CallAnswered | CallAbandoned | CallOverflowed | CallFailed):
-            self.call_wait.labels(event.queue, _OUTCOME[type(event)]).observe(
-                event.wait_seconds
-            )
+            self._call_wait(event.queue, _OUTCOME[type(event)]).observe(event.wait_seconds)
             if isinstance(event, CallAnswered):
-                self.answered.labels(event.queue).inc()
+                self._answered(event.queue).inc()
             elif isinstance(event, CallAbandoned):
-                self.abandoned.labels(event.queue).inc()
+                self._abandoned(event.queue).inc()
             elif isinstance(event, CallOverflowed):
                 destination = "external" if is_sip_uri(event.target) else "queue"
-                self.overflowed.labels(event.queue, event.reason.value, destination).inc()
+                self._overflowed(event.queue, event.reason.value, destination).inc()
             else:
-                self.failed.labels(event.queue).inc()
+                self._failed(event.queue).inc()
         elif isinstance(event, CallCompleted):
-            self.completed.labels(event.queue).inc()
-            self.talk.labels(event.queue).observe(event.talk_seconds)
+            self._completed(event.queue).inc()
+            self._talk(event.queue).observe(event.talk_seconds)
         elif isinstance(event, OfferEnded):
-            self.offers.labels(event.queue, event.reason.value).inc()
+            self._offers(event.queue, event.reason.value).inc()
         elif isinstance(event, RequirementsRelaxed):
-            self.relaxed.labels(event.queue).inc()
+            self._relaxed(event.queue).inc()
         if self.kpi is not None:
             for record in self.feed.translate(event, now):
                 self.kpi.feed([record])

@@ -206,6 +206,7 @@ class KpiEngine:
         self._queues: set[str] = set()
         self._now_us: int | None = None
         self._today: date | None = None
+        self._today_end_us = 0  # local midnight ending ``_today``
 
     # -- feeding ----------------------------------------------------------------------
 
@@ -295,9 +296,12 @@ class KpiEngine:
 
     def _roll_days(self, t_us: int) -> None:
         """On crossing local midnight, close the finished days' occupancy figures."""
+        if self._today is not None and t_us < self._today_end_us:
+            return  # still today (or earlier): nothing to close
         day = local_date(t_us, self.zone)
         if self._today is None:
             self._today = day
+            self._today_end_us = day_start_us(day + timedelta(days=1), self.zone)
             return
         while self._today < day:
             start = day_start_us(self._today, self.zone)
@@ -306,6 +310,7 @@ class KpiEngine:
                 scope: self._clock.spent(scope, start, end) for scope in self._clock.scopes()
             }
             self._today += timedelta(days=1)
+        self._today_end_us = day_start_us(self._today + timedelta(days=1), self.zone)
         while len(self._closed_days) > self.config.keep_days:
             del self._closed_days[min(self._closed_days)]
 

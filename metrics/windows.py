@@ -17,6 +17,7 @@ Pure: no clock, no I/O.
 from __future__ import annotations
 
 import bisect
+import operator
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -43,17 +44,28 @@ _ONE_US = timedelta(microseconds=1)
 Tally = tuple[int, ...]
 
 
+_last: tuple[float, int] = (0.0, 0)  # the last float converted and its result (one object:
+# replaced whole, so a reader in another thread never pairs one call's input with another's)
+
+
 def to_us(t: float | datetime) -> int:
     """Epoch seconds (float) or an aware datetime -> integer epoch microseconds.
 
     A float goes through ``datetime.fromtimestamp`` so it rounds exactly as it does when
-    the journal stores it as a timestamptz.
+    the journal stores it as a timestamptz. The last float's result is kept: the events
+    of one runtime step all carry the same ``now``.
     """
+    global _last
     if isinstance(t, datetime):
         if t.tzinfo is None or t.utcoffset() is None:
             raise ValueError(f"naive datetime {t.isoformat()}: timestamps must be aware")
         return (t - _EPOCH) // _ONE_US
-    return (datetime.fromtimestamp(t, UTC) - _EPOCH) // _ONE_US
+    last = _last
+    if t == last[0]:
+        return last[1]
+    us = (datetime.fromtimestamp(t, UTC) - _EPOCH) // _ONE_US
+    _last = (t, us)
+    return us
 
 
 def seconds_to_us(seconds: float) -> int:
@@ -70,11 +82,15 @@ def day_start_us(day: date, zone: ZoneInfo) -> int:
 
 
 def add(a: Tally, b: Tally) -> Tally:
-    return tuple(x + y for x, y in zip(a, b, strict=True))
+    if len(a) != len(b):
+        raise ValueError("tallies of different widths")
+    return tuple(map(operator.add, a, b))
 
 
 def sub(a: Tally, b: Tally) -> Tally:
-    return tuple(x - y for x, y in zip(a, b, strict=True))
+    if len(a) != len(b):
+        raise ValueError("tallies of different widths")
+    return tuple(map(operator.sub, a, b))
 
 
 @dataclass(slots=True)
@@ -145,9 +161,19 @@ class DailyTally:
         self.keep_days = keep_days
         self._zero: Tally = (0,) * width
         self._days: dict[date, dict[str | None, Tally]] = {}
+        self._span: tuple[int, int, date] | None = None  # [start, end) us of the last day
+
+    def _day(self, t_us: int) -> date:
+        span = self._span
+        if span is not None and span[0] <= t_us < span[1]:
+            return span[2]
+        day = local_date(t_us, self.zone)
+        self._span = (day_start_us(day, self.zone),
+                      day_start_us(day + timedelta(days=1), self.zone), day)
+        return day
 
     def add(self, t_us: int, contributions: Iterable[tuple[str | None, Tally]]) -> None:
-        day = local_date(t_us, self.zone)
+        day = self._day(t_us)
         if self._days and day < max(self._days) - timedelta(days=self.keep_days - 1):
             return
         scopes = self._days.setdefault(day, {})
@@ -196,14 +222,25 @@ class ActivityClock:
         self.last_us = t_us
         old_activity, old_scopes = self._agents.get(agent_id, (None, ()))
         new_scopes = tuple(scopes)
-        for scope in set(old_scopes) | set(new_scopes):
+        if old_scopes == new_scopes:  # the usual case: one delta for every scope
             delta = [0] * self._width
-            if old_activity is not None and scope in old_scopes:
+            if old_activity is not None:
                 delta[old_activity] -= 1
-            if activity is not None and scope in new_scopes:
+            if activity is not None:
                 delta[activity] += 1
             if any(delta):
-                self._bump(scope, t_us, tuple(delta))
+                change = tuple(delta)
+                for scope in dict.fromkeys(new_scopes):
+                    self._bump(scope, t_us, change)
+        else:
+            for scope in set(old_scopes) | set(new_scopes):
+                delta = [0] * self._width
+                if old_activity is not None and scope in old_scopes:
+                    delta[old_activity] -= 1
+                if activity is not None and scope in new_scopes:
+                    delta[activity] += 1
+                if any(delta):
+                    self._bump(scope, t_us, tuple(delta))
         if activity is None:
             self._agents.pop(agent_id, None)
         else:
@@ -213,14 +250,14 @@ class ActivityClock:
         points = self._points.setdefault(scope, [])
         if points:
             last = points[-1]
-            cumulative = tuple(
-                c + n * (t_us - last.t_us)
-                for c, n in zip(last.cumulative, last.counts, strict=True)
-            )
             counts = add(last.counts, delta)
             if last.t_us == t_us:
                 points[-1] = _Point(t_us, last.cumulative, counts)
             else:
+                elapsed = t_us - last.t_us
+                cumulative = tuple(
+                    c + n * elapsed for c, n in zip(last.cumulative, last.counts, strict=True)
+                )
                 points.append(_Point(t_us, cumulative, counts))
         else:
             points.append(_Point(t_us, self._zero, delta))
