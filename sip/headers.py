@@ -248,6 +248,22 @@ class SipUri:
 
     @classmethod
     def parse(cls, text: str) -> SipUri:
+        """Parse ``text``. A call engine parses the same few URIs over and over (the
+        trunk's Request-URI and Contact, the agents' contacts): results are kept, up to
+        `_URI_CACHE_SIZE` texts, and shared — never mutate a parsed URI's ``params``."""
+        if cls is SipUri:
+            cached = _URI_CACHE.get(text)
+            if cached is not None:
+                return cached
+            uri = cls._parse(text)
+            if len(_URI_CACHE) >= _URI_CACHE_SIZE:
+                _URI_CACHE.clear()
+            _URI_CACHE[text] = uri
+            return uri
+        return cls._parse(text)
+
+    @classmethod
+    def _parse(cls, text: str) -> SipUri:
         text = text.strip(" \t")
         scheme, colon, rest = text.partition(":")
         scheme = scheme.lower()
@@ -298,6 +314,10 @@ class SipUri:
     def with_params(self, **params: str | None) -> SipUri:
         return SipUri(self.scheme, self.user, self.host, self.port, {**self.params, **params},
                       self.headers, self.password)
+
+
+_URI_CACHE_SIZE = 4096
+_URI_CACHE: dict[str, SipUri] = {}
 
 
 def _uri_params(ptext: str, text: str) -> Params:

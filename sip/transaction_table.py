@@ -32,6 +32,10 @@ __all__ = [
 
 
 class Kind(enum.Enum):
+    # Identity hash (C) instead of Enum's hash(name) in Python: every input looks a
+    # (kind, state, input) row up and runs its actions from a dict keyed by Action.
+    __hash__ = object.__hash__
+
     INVITE_CLIENT = "ict"
     NON_INVITE_CLIENT = "nict"
     INVITE_SERVER = "ist"
@@ -43,6 +47,8 @@ class Kind(enum.Enum):
 
 
 class State(enum.Enum):
+    __hash__ = object.__hash__  # identity hash, as Kind
+
     INIT = "init"  # created, first input not yet applied
     CALLING = "calling"
     TRYING = "trying"
@@ -54,6 +60,8 @@ class State(enum.Enum):
 
 
 class Timer(enum.Enum):
+    __hash__ = object.__hash__  # identity hash, as Kind
+
     A = "A"
     B = "B"
     D = "D"
@@ -69,6 +77,8 @@ class Timer(enum.Enum):
 
 
 class Input(enum.Enum):
+    __hash__ = object.__hash__  # identity hash, as Kind
+
     # local inputs: the TU calls us
     SEND_REQUEST = "send_request"
     SEND_1XX = "send_1xx"
@@ -110,6 +120,8 @@ TIMER_INPUTS: dict[Timer, Input] = {t: Input[f"TIMER_{t.name}"] for t in Timer}
 
 
 class Action(enum.Enum):
+    __hash__ = object.__hash__  # identity hash, as Kind
+
     SEND = "send"  # transmit the request / the TU's response (remembered for resending)
     RESEND = "resend"  # retransmit the last request / response (counted)
     SEND_ACK = "send_ack"  # §17.1.1.3: ACK a non-2xx final ourselves
