@@ -251,9 +251,9 @@ class Bridge:
         ``on_final(outcome, when)`` once, for its first final response or failure.
 
         Every 2xx is ACKed, each retransmission again with the same ACK, also after the
-        call ended and our BYE went out (§13.2.2.4; RFC 5407 §3.2). No final response
-        64*T1 after sending: CANCEL (§9.1; queued by the endpoint until a provisional, and
-        a no-op once a final arrived), which ends in the peer's 487 or in timer B."""
+        call ended and our BYE went out (§13.2.2.4; RFC 5407 §3.2). A provisional but no
+        final response 64*T1 after sending: CANCEL (§9.1), which ends in the peer's 487 or
+        in the timer B the CANCEL starts; without a provisional timer B ends it anyway."""
         engine = self.engine
         request = dialog.create_request("INVITE", body=body, content_type=SDP,
                                         extra=(("Allow", ", ".join(ALLOW)),))
@@ -270,6 +270,7 @@ class Bridge:
                            on_final: Callable[[ClientOutcome, float], None]) -> None:
         engine = self.engine
         if outcome.status < 200:
+            pending.provisional = True
             return
         if outcome.status < 300 and outcome.response is not None:
             if pending.ack is None:
@@ -284,7 +285,9 @@ class Bridge:
         on_final(outcome, now)
 
     def _give_up(self, pending: _Pending, key: TransactionKey, now: float) -> None:
-        if not pending.done and self.engine.sip.cancel(key, now):
+        if pending.done or not pending.provisional:
+            return  # answered, or no provisional: timer B (64*T1 too) ends it
+        if self.engine.sip.cancel(key, now):
             log.warning("reinvite_cancelled", sip_call_id=pending.dialog.id.call_id,
                         reason="no final response in 64*T1")
 
@@ -351,13 +354,14 @@ class _Pending:
     """One re-INVITE of ours: its ACK once built (resent for 2xx retransmissions) and the
     deadline that CANCELs it when no final response comes."""
 
-    __slots__ = ("ack", "dest", "dialog", "done", "guard")
+    __slots__ = ("ack", "dest", "dialog", "done", "guard", "provisional")
 
     def __init__(self, dialog: Dialog, dest: Address) -> None:
         self.dialog = dialog
         self.dest = dest
         self.ack: Request | None = None
         self.done = False
+        self.provisional = False
         self.guard: Deadline | None = None
 
 
