@@ -82,6 +82,7 @@ class CallControl:
         self.dialogs = DialogTable()
         self.owners: dict[DialogId, Owner] = {}
         self.reinviting: set[DialogId] = set()  # our re-INVITE outstanding (491 on glare)
+        self._locals: dict[str, LocalAddress] = {}  # by transport, see local()
         self.deadlines = Deadlines()
         self.observers: list[Observer] = []
         self.queues = {q.name: q for q in settings.queues}
@@ -112,13 +113,17 @@ class CallControl:
                 log.exception("call_observer_failed", event=type(event).__name__)
 
     def local(self, transport: str) -> LocalAddress:
+        found = self._locals.get(transport)  # the listeners are fixed once SIP started
+        if found is not None:
+            return found
         host, port = self.sip.via_for(transport.lower())
         hostport = f"[{host}]" if ":" in host else host
         param = ";transport=tcp" if transport.lower() == "tcp" else ""
-        return LocalAddress(
+        found = self._locals[transport] = LocalAddress(
             host=host, port=port, transport=transport.upper(),
             contact=f"sip:acd@{hostport}:{port}{param}",
         )
+        return found
 
     def contact(self, transport: str) -> str:
         return f"<{self.local(transport).contact}>"
