@@ -62,17 +62,27 @@ def _sock_host(host: str) -> str:
     return host[1:-1] if host.startswith("[") else host
 
 
+_CACHE_SIZE = 4096  # peers remembered (addresses below); a flood of new ones just clears it
+
+
 class _Udp(asyncio.DatagramProtocol):
     def __init__(self, owner: SipTransport) -> None:
         self.owner = owner
         self.transport: asyncio.DatagramTransport | None = None
+        # (ip, port) as the socket reports it -> our Address: one per peer, not per datagram
+        self._sources: dict[tuple[str | int, ...], Address] = {}
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports do not subclass asyncio's: no isinstance check here.
         self.transport = cast(asyncio.DatagramTransport, transport)
 
     def datagram_received(self, data: bytes, addr: tuple[str | int, ...]) -> None:
-        source = Address("udp", _norm_host(str(addr[0])), int(addr[1]))
+        source = self._sources.get(addr)
+        if source is None:
+            if len(self._sources) >= _CACHE_SIZE:
+                self._sources.clear()
+            source = Address("udp", _norm_host(str(addr[0])), int(addr[1]))
+            self._sources[addr] = source
         self.owner._deliver(data, source)
 
     def error_received(self, exc: Exception) -> None:
@@ -130,6 +140,7 @@ class SipTransport:
         self._connections: dict[Address, _Tcp] = {}
         self._connecting: dict[Address, asyncio.Task[None]] = {}
         self._pending: dict[Address, list[bytes]] = {}
+        self._targets: dict[Address, tuple[int, tuple[str, int]]] = {}  # family, sockaddr
         self.listeners: list[Listener] = []
         self.stats = TransportStats()
 
@@ -164,13 +175,18 @@ class SipTransport:
         """Send now (UDP, or an open TCP connection) or once the TCP connection is up."""
         self.stats.datagrams_out += 1
         if dest.transport == "udp":
-            family = 10 if dest.host.startswith("[") else 2  # AF_INET6 / AF_INET
-            udp = self._udp.get(family)
+            target = self._targets.get(dest)
+            if target is None:
+                if len(self._targets) >= _CACHE_SIZE:
+                    self._targets.clear()
+                family = 10 if dest.host.startswith("[") else 2  # AF_INET6 / AF_INET
+                target = self._targets[dest] = (family, (_sock_host(dest.host), dest.port))
+            udp = self._udp.get(target[0])
             if udp is None:
                 self._on_error(dest, "no UDP socket for this address family")
                 return
             try:
-                udp.sendto(data, (_sock_host(dest.host), dest.port))
+                udp.sendto(data, target[1])
             except OSError as exc:
                 self.stats.send_errors += 1
                 self._on_error(dest, f"sendto: {exc}")

@@ -35,6 +35,7 @@ log = get_logger("acd.calls")
 class Inbound:
     def __init__(self, engine: CallControl) -> None:
         self.engine = engine
+        self._trunks: dict[str, str | None] = {}  # source host -> trunk (settings are fixed)
 
     def on_invite(self, event: RequestReceived, user: str, now: float) -> None:
         """A dialled ``user`` that is not a feature code: check, then answer or ring."""
@@ -99,12 +100,21 @@ class Inbound:
 
     def trunk_for(self, host: str) -> str | None:
         """The name of the trunk whose ``sources`` allow ``host`` (an IP address)."""
-        engine = self.engine
+        try:
+            return self._trunks[host]
+        except KeyError:
+            pass
+        if len(self._trunks) >= 4096:
+            self._trunks.clear()
+        found = self._trunks[host] = self._match_trunk(host)
+        return found
+
+    def _match_trunk(self, host: str) -> str | None:
         try:
             ipaddress.ip_address(host.strip("[]"))
         except ValueError:
             return None
-        for trunk in engine.settings.trunks:
+        for trunk in self.engine.settings.trunks:
             if trunk.allows(host.strip("[]")):
                 return trunk.name
         return None
