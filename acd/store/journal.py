@@ -17,6 +17,14 @@ Acknowledged
     yet acknowledged live only in memory and are lost by ``kill -9`` (not by
     ``close()``, which drains).
 
+Batching
+    The writer keeps one pooled connection for itself (a new one after any failure) and
+    writes a batch ``coalesce`` (10 ms) after the first record arrives; while records
+    keep coming it starts at most one transaction per ``batch_interval`` (50 ms), so a
+    busy ACD writes fewer, larger transactions. A record is checked and turned into its
+    statement parameters once, in ``submit``; its spool line is built only if it goes to
+    the spool.
+
 Ordering
     Records reach the database in submission order: while anything is in the spool, new
     batches are appended behind it rather than written directly, and the spool is
@@ -28,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +48,7 @@ from acd.store.database import is_transient
 from acd.store.errors import JOURNAL_CLOSED, StoreError
 from acd.store.records import Record, encode_record
 from acd.store.spool import Spool
-from acd.store.writes import is_poison, write_records
+from acd.store.writes import Prepared, is_poison, prepare, submitted_json, write_prepared
 
 __all__ = ["Journal", "JournalHealth"]
 
@@ -79,13 +88,31 @@ class JournalHealth:
 class _Item:
     seq: int
     record: Record
-    line: bytes
+    #: The statement and parameters, built (and checked) once at submit.
+    row: Prepared
+    #: The spool line, built when first needed (most records never reach the spool).
+    line: bytes | None = None
+
+    def spool_line(self) -> bytes:
+        if self.line is None:
+            self.line = _encode(self.record, self.row)
+        return self.line
+
+
+def _encode(record: Record, row: Prepared) -> bytes:
+    """The spool line of a record as submitted: its JSON fields as ``prepare`` encoded
+    them (what the database gets, even if the caller changed a ``data`` dict since), its
+    scalars checked JSON-safe there, so this cannot fail."""
+    submitted = submitted_json(row)
+    if submitted:
+        record = dataclasses.replace(record, **submitted)
+    return encode_record(record)
 
 
 class Journal:
     """Batches records to PostgreSQL through ``pool``; spools when it cannot.
 
-    ``pool`` is an asyncpg pool (or anything with ``acquire()`` giving a connection);
+    ``pool`` is an asyncpg pool (anything with awaitable ``acquire()`` and ``release()``);
     ``None`` means spool only. Use ``await start()`` (replays a leftover spool), then
     ``submit()`` from anywhere on the loop, and ``await close()`` at shutdown.
     """
@@ -102,6 +129,7 @@ class Journal:
         retry_initial: float = 0.5,
         retry_max: float = 15.0,
         coalesce: float = 0.01,
+        batch_interval: float = 0.05,
     ) -> None:
         if max_queue < 1 or batch_size < 1:
             raise ValueError("max_queue and batch_size must be >= 1")
@@ -112,12 +140,21 @@ class Journal:
         self._write_timeout = write_timeout
         self._retry_initial = retry_initial
         self._retry_max = retry_max
-        # Wait this long after a wake-up before writing a batch smaller than batch_size:
-        # under load one transaction then carries many records instead of one or two
-        # (the writer's database round trips were a third of the ACD's CPU at 80 calls/s).
+        # Wait this long after a wake-up before writing a batch smaller than batch_size,
+        # and while records keep coming start at most one transaction per batch_interval:
+        # a transaction costs the writer ~0.3-0.5 ms of CPU whatever its size (BEGIN, one
+        # executemany per table, COMMIT: each a round trip), so under load batches grow
+        # instead of the number of transactions, and a quiet system still writes within
+        # `coalesce`.
         self._coalesce = coalesce
+        self._batch_interval = batch_interval
+        self._next_batch_at = 0.0
 
         self._queue: collections.deque[_Item] = collections.deque()
+        self._eager_lines = max(1, max_queue // 4)
+        # The writer's own connection, held between batches (a pool acquire + reset per
+        # batch cost more than the batch's statements); dropped after any failure.
+        self._conn: Any = None
         self._inflight: list[_Item] = []
         self._inflight_spilled = False
         self._seq = 0
@@ -136,6 +173,7 @@ class Journal:
         self._spool.open()  # so that submit() may spill even before start()
 
         self._wakeup = asyncio.Event()
+        self._close_requested = asyncio.Event()
         self._progress = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._started = False
@@ -163,9 +201,12 @@ class Journal:
         """
         if self._closing:
             raise StoreError(JOURNAL_CLOSED, "the journal is closed")
-        line = encode_record(record)
+        item = _Item(self._seq + 1, record, prepare(record))
+        if len(self._queue) >= self._eager_lines:
+            # Backlog building up (database slow or away): encode now, so that a spill
+            # of the whole queue does not encode thousands of records in one go.
+            item.spool_line()
         self._seq += 1
-        item = _Item(self._seq, record, line)
         if len(self._queue) >= self._max_queue:
             self._spill(item)
         else:
@@ -213,6 +254,7 @@ class Journal:
             return
         self._closing = True
         self._wakeup.set()
+        self._close_requested.set()
         task = self._task
         if task is not None:
             try:
@@ -223,6 +265,7 @@ class Journal:
                     await task
         self._emergency_spool()
         self._spool.close()
+        await self._release_connection()
         self._closed = True
         self._notify()
 
@@ -238,6 +281,7 @@ class Journal:
                 self._last_error = f"journal writer failed: {exc!r}"
                 log.exception("journal_writer_failed")
                 self._emergency_spool()
+                await self._drop_connection()
                 self._retry_at = loop.time() + self._retry_max
                 await asyncio.sleep(1.0)
 
@@ -249,8 +293,13 @@ class Journal:
             if self._spool.depth and loop.time() >= self._retry_at:
                 await self._replay()
             if self._queue:
-                if self._coalesce and len(self._queue) < self._batch_size and not self._closing:
-                    await asyncio.sleep(self._coalesce)
+                if len(self._queue) < self._batch_size and not self._closing:
+                    delay = max(self._coalesce, self._next_batch_at - loop.time())
+                    if delay > 0:
+                        with contextlib.suppress(TimeoutError):  # close() cuts it short
+                            async with asyncio.timeout(delay):
+                                await self._close_requested.wait()
+                self._next_batch_at = loop.time() + self._batch_interval
                 await self._write_batch()
                 if self._stalled:
                     # Neither the database nor the spool took the batch: back off
@@ -278,7 +327,7 @@ class Journal:
             # (unless the spool is failing: then availability beats order).
             if self._spool.depth and self._spool_ok and await self._spool_items(batch):
                 return
-            if await self._insert([item.record for item in batch]):
+            if await self._insert(batch):
                 self._advance(batch[-1].seq)
                 return
             if self._inflight_spilled:  # submit() spilled it while we were writing
@@ -295,7 +344,7 @@ class Journal:
     async def _spool_items(self, items: Sequence[_Item]) -> bool:
         """Append and fsync; False if the spool cannot take them."""
         try:
-            self._spool.append([item.line for item in items])
+            self._spool.append([item.spool_line() for item in items])
         except OSError as exc:
             self._spool_error("spool write failed", exc)
             return False
@@ -334,7 +383,7 @@ class Journal:
         items.extend(self._queue)
         items.append(item)
         try:
-            self._spool.append([i.line for i in items])
+            self._spool.append([i.spool_line() for i in items])
         except OSError as exc:
             self._spool_ok = False
             self._last_error = f"spool write failed: {exc}"
@@ -353,7 +402,7 @@ class Journal:
         if not items:
             return
         try:
-            self._spool.append([i.line for i in items])
+            self._spool.append([i.spool_line() for i in items])
             self._spool.sync_now()
         except OSError as exc:
             log.error("journal_records_lost", records=len(items), error=str(exc))
@@ -370,9 +419,15 @@ class Journal:
             self._advance(self._spooled_max)
             for segment in self._spool.sealed():
                 records, bad = await self._spool.read(segment)
+                items = []
+                for record in records:
+                    try:
+                        items.append(_Item(0, record, prepare(record)))
+                    except (TypeError, ValueError) as exc:  # a hand-edited line (NaN ...)
+                        bad.append((repr(record).encode(), _one_line(exc)))
                 await self._reject(bad)
-                for start in range(0, len(records), self._batch_size):
-                    if not await self._insert(records[start : start + self._batch_size]):
+                for start in range(0, len(items), self._batch_size):
+                    if not await self._insert(items[start : start + self._batch_size]):
                         return False
                 await self._spool.remove(segment)
                 total += segment.records
@@ -386,44 +441,75 @@ class Journal:
 
     # -- database ------------------------------------------------------------------
 
-    async def _insert(self, records: Sequence[Record]) -> bool:
-        """One transaction for ``records``. True when committed (bad records diverted
+    async def _insert(self, items: Sequence[_Item]) -> bool:
+        """One transaction for ``items``. True when committed (bad records diverted
         to ``rejected.jsonl``); False when the database is unreachable."""
         if self._pool is None:
-            self._mark_down("no database pool")
+            await self._mark_down("no database pool")
             return False
         loop = asyncio.get_running_loop()
         started = loop.time()
         try:
-            await self._transaction(records)
+            await self._transaction(items)
         except Exception as exc:
-            if is_poison(exc) and len(records) > 1:
-                return await self._insert_one_by_one(records)
+            if is_poison(exc) and len(items) > 1:
+                return await self._insert_one_by_one(items)
             if is_poison(exc):
-                await self._reject([(encode_record(records[0]), _one_line(exc))])
+                await self._reject([(items[0].spool_line(), _one_line(exc))])
                 return True
-            self._mark_down(_one_line(exc), exc)
+            await self._mark_down(_one_line(exc), exc)
             return False
         self._last_latency = loop.time() - started
         self._mark_up()
         return True
 
-    async def _insert_one_by_one(self, records: Sequence[Record]) -> bool:
-        for record in records:
+    async def _insert_one_by_one(self, items: Sequence[_Item]) -> bool:
+        for item in items:
             try:
-                await self._transaction([record])
+                await self._transaction([item])
             except Exception as exc:
                 if not is_poison(exc):
-                    self._mark_down(_one_line(exc), exc)
+                    await self._mark_down(_one_line(exc), exc)
                     return False
-                await self._reject([(encode_record(record), _one_line(exc))])
+                await self._reject([(item.spool_line(), _one_line(exc))])
         self._mark_up()
         return True
 
-    async def _transaction(self, records: Sequence[Record]) -> None:
+    async def _transaction(self, items: Sequence[_Item]) -> None:
         async with asyncio.timeout(self._write_timeout):
-            async with self._pool.acquire() as conn, conn.transaction():
-                await write_records(conn, records)
+            conn = self._conn
+            if conn is None or not _usable(conn):
+                await self._drop_connection()
+                conn = self._conn = await self._pool.acquire()
+            async with conn.transaction():
+                await write_prepared(conn, [item.row for item in items])
+
+    async def _drop_connection(self) -> None:
+        """Close the writer's connection (state unknown after a failure, a timeout or a
+        cancellation) and give it back to the pool, which opens a new one when asked."""
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        # A connection the server closed is already back in the pool: both may raise.
+        with contextlib.suppress(Exception):
+            conn.terminate()
+        with contextlib.suppress(Exception):
+            await self._pool.release(conn)
+
+    async def _release_connection(self) -> None:
+        """At close: hand a healthy connection back to the pool, else drop it."""
+        conn = self._conn
+        if conn is None:
+            return
+        if not _usable(conn) or conn.is_in_transaction():
+            await self._drop_connection()
+            return
+        self._conn = None
+        try:
+            await asyncio.wait_for(self._pool.release(conn), self._write_timeout)
+        except Exception:
+            with contextlib.suppress(Exception):
+                conn.terminate()
 
     async def _reject(self, bad: Sequence[tuple[bytes, str]]) -> None:
         if not bad:
@@ -432,7 +518,8 @@ class Journal:
         self._rejected += len(bad)
         log.error("journal_records_rejected", records=len(bad), error=bad[0][1])
 
-    def _mark_down(self, error: str, exc: BaseException | None = None) -> None:
+    async def _mark_down(self, error: str, exc: BaseException | None = None) -> None:
+        await self._drop_connection()
         loop = asyncio.get_running_loop()
         if self._database_ok:
             log.warning(
@@ -465,6 +552,14 @@ class Journal:
     def _notify(self) -> None:
         self._progress.set()
         self._progress = asyncio.Event()
+
+
+def _usable(conn: Any) -> bool:
+    """Open, and still ours: the pool takes back a connection the server closed."""
+    try:
+        return not conn.is_closed()
+    except Exception:  # asyncpg InterfaceError: released back to the pool
+        return False
 
 
 def _one_line(exc: BaseException) -> str:

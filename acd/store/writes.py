@@ -4,12 +4,19 @@ Every statement can run any number of times with the same record and leave the s
 row: ``queue_events`` inserts ``ON CONFLICT (event_id) DO NOTHING``; the other tables
 upsert by their natural key and merge (see each statement). JSON parameters are passed
 as ``$n::text::jsonb`` so the statements work with or without a jsonb codec.
+
+``prepare(record)`` turns a record into its statement and parameters once (the journal
+does it at ``submit``, which is also where bad JSON is refused); ``write_prepared`` groups
+them into one ``executemany`` per table.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import math
+import operator
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any, Final
 
 from acd.store.records import (
@@ -21,13 +28,26 @@ from acd.store.records import (
     RegistrationRow,
 )
 
-__all__ = ["is_poison", "write_records"]
+__all__ = [
+    "Prepared",
+    "is_poison",
+    "prepare",
+    "submitted_json",
+    "write_prepared",
+    "write_records",
+]
+
+
+_ENCODER: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
 def _json(value: Any) -> str | None:
+    """JSON text for a ``jsonb`` parameter; ``TypeError``/``ValueError`` if it has none."""
     if value is None:
         return None
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    if not isinstance(value, dict) and isinstance(value, Mapping):
+        value = dict(value)  # as records.encode_record does
+    return _ENCODER.encode(value)
 
 
 INSERT_QUEUE_EVENT: Final = """
@@ -128,15 +148,21 @@ def queue_event_args(r: QueueEvent) -> tuple[Any, ...]:
     return (r.event_id, r.ts, r.call_id, r.queue, r.agent_id, r.event.value, _json(r.data))
 
 
+_call_values: Final = operator.attrgetter("call_id", "as_of", *_CALL_COLUMNS)
+# Parameter positions (0-based) of the jsonb columns and the StrEnum ones.
+_CALL_JSON_AT: Final = tuple(i + 2 for i, n in enumerate(_CALL_COLUMNS) if n in _CALL_JSON)
+_CALL_ENUM_AT: Final = tuple(
+    i + 2 for i, n in enumerate(_CALL_COLUMNS) if n in ("outcome", "hangup_by")
+)
+
+
 def call_record_args(r: CallRecord) -> tuple[Any, ...]:
-    out: list[Any] = [r.call_id, r.as_of]
-    for name in _CALL_COLUMNS:
-        value = getattr(r, name)
-        if name in _CALL_JSON:
-            value = _json(value)
-        elif hasattr(value, "value"):  # StrEnum
-            value = value.value
-        out.append(value)
+    out = list(_call_values(r))
+    for i in _CALL_JSON_AT:
+        out[i] = _json(out[i])
+    for i in _CALL_ENUM_AT:
+        if out[i] is not None:
+            out[i] = out[i].value
     return tuple(out)
 
 
@@ -167,40 +193,86 @@ def registration_args(r: RegistrationRow) -> tuple[Any, ...]:
     )
 
 
-async def write_records(conn: Any, records: Sequence[Record]) -> None:
-    """Write ``records`` on ``conn`` (call inside a transaction for atomicity).
+#: One record for the database: the index of its statement in ``STATEMENTS`` and its
+#: parameters (JSON already encoded).
+Prepared = tuple[int, tuple[Any, ...]]
 
-    Queue events keep their relative order (their ``id`` follows it); tables are written
-    one after another with ``executemany`` (pipelined: one round trip per table).
+#: In the order ``write_prepared`` runs them.
+STATEMENTS: Final = (
+    INSERT_QUEUE_EVENT,
+    UPSERT_CALL_RECORD,
+    UPSERT_AGENT_STATE,
+    UPSERT_REGISTRATION,
+    INSERT_AUDIT,
+)
+_PREPARE: Final[dict[type, tuple[int, Callable[[Any], tuple[Any, ...]]]]] = {
+    QueueEvent: (0, queue_event_args),
+    CallRecord: (1, call_record_args),
+    AgentStateChange: (2, agent_state_args),
+    RegistrationRow: (3, registration_args),
+    AuditEntry: (4, audit_args),
+}
+_SCALARS: Final = frozenset({str, int, bool, datetime, type(None)})
+#: Per statement: the record's JSON fields and their parameter positions.
+_JSON_AT: Final[tuple[dict[str, int], ...]] = (
+    {"data": 6},
+    {name: 2 + _CALL_COLUMNS.index(name) for name in sorted(_CALL_JSON)},
+    {},
+    {},
+    {"params": 6},
+)
+
+
+def prepare(record: Record) -> Prepared:
+    """``record``'s statement and parameters.
+
+    Raises ``TypeError``/``ValueError`` when the record could not be written to the
+    database or to the spool: JSON fields that do not encode, a parameter that is not a
+    JSON scalar (str, int, finite float, bool, None) or a datetime.
     """
-    events: list[tuple[Any, ...]] = []
-    calls: list[tuple[Any, ...]] = []
-    states: list[tuple[Any, ...]] = []
-    bindings: list[tuple[Any, ...]] = []
-    audits: list[tuple[Any, ...]] = []
-    for r in records:
-        if isinstance(r, QueueEvent):
-            events.append(queue_event_args(r))
-        elif isinstance(r, CallRecord):
-            calls.append(call_record_args(r))
-        elif isinstance(r, AgentStateChange):
-            states.append(agent_state_args(r))
-        elif isinstance(r, RegistrationRow):
-            bindings.append(registration_args(r))
-        elif isinstance(r, AuditEntry):
-            audits.append(audit_args(r))
-        else:  # pragma: no cover - guarded by the Record union
-            raise TypeError(f"not a store record: {type(r).__name__}")
-    if events:
-        await conn.executemany(INSERT_QUEUE_EVENT, events)
-    if calls:
-        await conn.executemany(UPSERT_CALL_RECORD, calls)
-    if states:
-        await conn.executemany(UPSERT_AGENT_STATE, states)
-    if bindings:
-        await conn.executemany(UPSERT_REGISTRATION, bindings)
-    if audits:
-        await conn.executemany(INSERT_AUDIT, audits)
+    try:
+        index, build = _PREPARE[type(record)]
+    except KeyError:
+        raise TypeError(f"not a store record: {type(record).__name__}") from None
+    args = build(record)
+    for value in args:
+        if type(value) in _SCALARS:
+            continue
+        if type(value) is float:
+            if not math.isfinite(value):
+                raise ValueError(f"{type(record).__name__}: {value} is not a finite number")
+        elif not isinstance(value, str | int | datetime):  # str/int subclasses (enums)
+            raise TypeError(f"{type(record).__name__}: cannot store {type(value).__name__}")
+    return index, args
+
+
+def submitted_json(row: Prepared) -> dict[str, Any]:
+    """The JSON fields of a prepared record, decoded again: what was submitted."""
+    index, args = row
+    return {
+        name: None if args[at] is None else json.loads(args[at])
+        for name, at in _JSON_AT[index].items()
+    }
+
+
+async def write_prepared(conn: Any, rows: Sequence[Prepared]) -> None:
+    """Write prepared records on ``conn`` (call inside a transaction for atomicity).
+
+    One ``executemany`` per table (pipelined: one round trip each), rows in their order
+    within a table: queue events keep their relative order (their ``id`` follows it) and
+    snapshots of one call merge in submission order.
+    """
+    groups: list[list[tuple[Any, ...]]] = [[] for _ in STATEMENTS]
+    for index, args in rows:
+        groups[index].append(args)
+    for statement, params in zip(STATEMENTS, groups, strict=True):
+        if params:
+            await conn.executemany(statement, params)
+
+
+async def write_records(conn: Any, records: Sequence[Record]) -> None:
+    """``write_prepared`` for records (call inside a transaction for atomicity)."""
+    await write_prepared(conn, [prepare(r) for r in records])
 
 
 def is_poison(exc: BaseException) -> bool:

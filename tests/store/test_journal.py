@@ -217,3 +217,89 @@ def test_unencodable_data_is_refused_at_submit(tmp_path: Path) -> None:
     with pytest.raises(TypeError):
         journal.submit(QueueEvent(ts=at(0), event=QueueEventKind.ENTER, data={"x": object()}))
     assert journal.health().submitted == 0
+
+
+def test_non_finite_number_is_refused_at_submit(tmp_path: Path) -> None:
+    journal = Journal(None, tmp_path / "spool")
+    with pytest.raises(ValueError):
+        journal.submit(CallRecord(call_id="c1", as_of=at(0), wait_seconds=float("nan")))
+    with pytest.raises(TypeError):
+        journal.submit(CallRecord(call_id="c1", as_of=at(0), agent_id=object()))  # type: ignore[arg-type]
+    assert journal.health().submitted == 0
+
+
+async def test_spool_keeps_data_as_submitted(tmp_path: Path) -> None:
+    """The spool line is built only when a record goes to the spool, yet it holds the
+    record as submitted, like the database would, even if the caller's dict changed."""
+    spool = tmp_path / "spool"
+    journal = Journal(None, spool)  # no database: everything is spooled
+    await journal.start()
+    changed, broken = ({"n": 1}, {"n": 2})
+    journal.submit(QueueEvent(event_id="e1", ts=at(1), event=QueueEventKind.ENTER, data=changed))
+    journal.submit(QueueEvent(event_id="e2", ts=at(2), event=QueueEventKind.ENTER, data=broken))
+    changed["n"] = 99
+    broken["x"] = object()  # would not even encode now
+    async with asyncio.timeout(BOUND):
+        await journal.close()
+    lines = b"".join(p.read_bytes() for p in sorted(spool.glob("spool-*.jsonl")))
+    datas = [json.loads(line)["rec"]["data"] for line in lines.splitlines()]
+    assert datas == [{"n": 1}, {"n": 2}]
+
+
+async def test_writer_holds_one_connection_and_returns_it(pool: Any, tmp_path: Path) -> None:
+    journal = Journal(pool, tmp_path / "spool", batch_interval=0)
+    await journal.start()
+    for first in (1, 11, 21):
+        for e in events(first, first + 9):
+            journal.submit(e)
+        async with asyncio.timeout(BOUND):
+            await journal.flush()
+        # Between batches the writer keeps its connection instead of releasing it.
+        assert pool.get_size() - pool.get_idle_size() == 1
+    await journal.close()
+    assert pool.get_idle_size() == pool.get_size()  # given back: pool.close() won't wait
+    assert await event_numbers(pool) == list(range(1, 31))
+
+
+async def test_writer_connection_killed_between_batches(pool: Any, tmp_path: Path) -> None:
+    """The server ends the writer's session (restart, idle timeout, pg_terminate_backend):
+    the writer gets a new connection; nothing lost, order kept."""
+    journal = Journal(pool, tmp_path / "spool", retry_initial=0.05, retry_max=0.2)
+    await journal.start()
+    async with asyncio.timeout(BOUND):
+        for e in events(1, 10):
+            journal.submit(e)
+        await journal.flush()
+        killed = await pool.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        assert killed >= 1  # the writer's session
+        for e in events(11, 30):
+            journal.submit(e)
+        await journal.flush()
+        await journal.wait_until(
+            lambda h: h.database_ok and h.spool_depth == 0 and h.queue_depth == 0
+        )
+    assert await event_numbers(pool) == list(range(1, 31))
+    await journal.close()
+
+
+async def test_under_load_batches_wait_for_the_interval(pool: Any, tmp_path: Path) -> None:
+    """After a transaction, records that keep coming wait for ``batch_interval`` (one
+    larger transaction instead of many); ``close()`` does not wait for it."""
+    journal = Journal(pool, tmp_path / "spool", coalesce=0, batch_interval=3600)
+    try:
+        await journal.start()
+        first = journal.submit(events(1, 1)[0])
+        async with asyncio.timeout(BOUND):
+            await journal.wait_durable(first)
+        for e in events(2, 5):
+            journal.submit(e)
+        for _ in range(20):  # let the writer run: it must hold the batch back
+            await asyncio.sleep(0)
+        assert journal.health().durable == first, journal.health()
+    finally:
+        async with asyncio.timeout(BOUND):
+            await journal.close()
+    assert await event_numbers(pool) == [1, 2, 3, 4, 5]
