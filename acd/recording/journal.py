@@ -19,9 +19,10 @@ Call-engine facts (trunk, numbers, SIP codes, who hung up) come in through
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -77,9 +78,28 @@ def _value(value: object) -> Any:
     return getattr(value, "value", value)
 
 
+_utc_last: tuple[float, datetime] = (-1.0, datetime.fromtimestamp(0, UTC))
+
+
 def utc(ts: float) -> datetime:
     """Wall-clock epoch seconds -> aware UTC datetime (rounded as PostgreSQL stores it)."""
-    return datetime.fromtimestamp(ts, UTC)
+    # One event's records all use the same ``now``: convert it once.
+    global _utc_last
+    last_ts, last = _utc_last
+    if ts == last_ts:
+        return last
+    value = datetime.fromtimestamp(ts, UTC)
+    _utc_last = (ts, value)
+    return value
+
+
+def uuid_ids() -> Callable[[], str]:
+    """Unique ids in UUID form, cheaply: a random (version 4) prefix drawn once, then a
+    48-bit counter (``str(uuid.uuid4())`` per id read the system's random source for
+    each of the ~10 ids a call makes)."""
+    prefix = str(uuid.uuid4())[:24]
+    counter = itertools.count()
+    return lambda: f"{prefix}{next(counter):012x}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -133,7 +153,7 @@ class JournalRecorder:
     ``requirements(call_id)`` gives the skills a queued call requires (the router's
     ``call_view(call_id).requirements``), ``None`` when unknown; ``queue_skills`` is the
     fallback (the queue's configured skills). ``new_id`` makes event and interval ids
-    (UUIDs by default; tests pass a counter).
+    (`uuid_ids` by default; tests pass a counter).
     """
 
     def __init__(
@@ -147,7 +167,7 @@ class JournalRecorder:
         self.submit = submit
         self.requirements = requirements
         self.queue_skills = {q: dict(s) for q, s in (queue_skills or {}).items()}
-        self.new_id = new_id or (lambda: str(uuid.uuid4()))
+        self.new_id = new_id or uuid_ids()
         self._calls: dict[str, _Call] = {}
         self._agents: dict[str, _Interval] = {}
         self._status: dict[str, tuple[AgentStatus, str | None]] = {}
@@ -173,7 +193,7 @@ class JournalRecorder:
         self.submit(
             QueueEvent(
                 ts=utc(now), event=kind, call_id=call_id, queue=queue, agent_id=agent_id,
-                data=dict(data or {}), event_id=self.new_id(),
+                data={} if data is None else data, event_id=self.new_id(),
             )
         )
 
@@ -303,9 +323,12 @@ class JournalRecorder:
         ``hangup_by`` after ``CallCompleted``) still reach the database: the snapshot
         carries only those fields, and the store merges them into the row.
         """
+        self._merge_facts(facts.call_id, {n: getattr(facts, n) for n in CALL_FACT_FIELDS}, now)
+
+    def _merge_facts(self, call_id: str, facts: Mapping[str, Any], now: float) -> None:
+        """`record_call` for ``facts`` (`CALL_FACT_FIELDS` names; ``None``: not known)."""
         changes: dict[str, Any] = {}
-        for name in CALL_FACT_FIELDS:
-            value = getattr(facts, name)
+        for name, value in facts.items():
             if value is None:
                 continue
             if name in ("arrived_at", "ended_at"):
@@ -317,15 +340,15 @@ class JournalRecorder:
             changes[name] = value
         if not changes:
             return
-        ended = facts.ended_at is not None or facts.outcome is not None
-        call = self._calls.get(facts.call_id)
+        ended = "ended_at" in changes or "outcome" in changes
+        call = self._calls.get(call_id)
         if call is None and ended:  # after the router's end, or never queued
-            self.submit(CallRecord(call_id=facts.call_id, as_of=utc(now), **changes))
+            self.submit(CallRecord(call_id=call_id, as_of=utc(now), **changes))
             return
-        self._snapshot(facts.call_id, now, changes)
-        call = self._calls[facts.call_id]
+        self._snapshot(call_id, now, changes)
+        call = self._calls[call_id]
         if ended and call.first_queued is None:
-            del self._calls[facts.call_id]  # never reached the router: nothing follows
+            del self._calls[call_id]  # never reached the router: nothing follows
 
     def on_call_event(self, event: object, now: float) -> None:
         """Observer for the call-control engine (``acd.calls.CallControl.observers``).
@@ -364,7 +387,7 @@ class JournalRecorder:
                 values["arrived_at"] = at
             elif kind == "CallEnded":
                 values["ended_at"] = at
-        self.record_call(CallFacts(call_id=call_id, **values), now)
+        self._merge_facts(call_id, values, now)
 
     def _agent_leg(self, call_id: str, status: object, result: object, now: float) -> None:
         if not isinstance(status, int) or not 100 <= status <= 699:
@@ -374,7 +397,7 @@ class JournalRecorder:
             if call.answered_leg and result != "answered":
                 return  # ring-all: the legs cancelled after the answer do not count
             call.answered_leg = call.answered_leg or result == "answered"
-        self.record_call(CallFacts(call_id=call_id, agent_sip_code=status), now)
+        self._merge_facts(call_id, {"agent_sip_code": status}, now)
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -419,15 +442,17 @@ class JournalRecorder:
         if current is None:
             cur_status, cur_reason = self._status.get(agent_id, (AgentStatus.LOGGED_OUT, None))
             current = _Interval("", cur_status, old_state or AgentState.IDLE, cur_reason, now)
-        new = replace(current, change_id=self.new_id(), started_at=now)
+        new_status, new_state, new_reason = current.status, current.state, current.reason
         if status is not None:
-            new.status = status
-            new.reason = reason if status is AgentStatus.PAUSED else None
+            new_status = status
+            new_reason = reason if status is AgentStatus.PAUSED else None
         if state is not None:
-            new.state = state
-        if (new.status, new.state, new.reason) == (current.status, current.state,
-                                                  current.reason) and current.change_id:
+            new_state = state
+        if current.change_id and (new_status, new_state, new_reason) == (
+            current.status, current.state, current.reason
+        ):
             return
+        new = _Interval(self.new_id(), new_status, new_state, new_reason, now)
         self._close_interval(agent_id, now)
         self._agents[agent_id] = new
         self._status[agent_id] = (new.status, new.reason)

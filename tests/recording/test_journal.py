@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import itertools
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
@@ -537,3 +538,17 @@ def test_engine_rejected_call_is_a_failed_record_keyed_by_sip_call_id() -> None:
         CallOutcome.FAILED, 404, HangupBy.SYSTEM, at(0))
     assert row.reason == "no_queue_for_number" and row.queue is None
     assert rec.calls_tracked == 0
+
+
+def test_default_ids_are_unique_uuids_per_recorder() -> None:
+    store = Store()
+    first, second = JournalRecorder(store.submit), JournalRecorder(store.submit)
+    ids = [first.new_id() for _ in range(1000)] + [second.new_id() for _ in range(1000)]
+    assert len(set(ids)) == 2000
+    assert all(str(uuid.UUID(i)) == i for i in ids)
+    assert ids[0][:24] != ids[1000][:24]  # a random prefix per recorder (and per process)
+
+
+def test_utc_of_alternating_instants() -> None:
+    for ts in (T0, T0 + 1.5, T0, T0, T0 + 1.5):  # one conversion is remembered
+        assert utc(ts) == datetime.fromtimestamp(ts, UTC)
