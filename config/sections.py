@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import hashlib
 import ipaddress
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
@@ -216,8 +217,26 @@ class Role(enum.StrEnum):
 
 
 class ApiToken(Section):
+    """A bearer token. ``name`` is what the audit trail and agent state history record
+    (never the secret); without one it is ``token-`` + the first 8 hex digits of the
+    token's SHA-256 (stable, but name your tokens)."""
+
+    name: Name
     token: SecretStr = Field(min_length=16)
     role: Role = Role.READ
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_name(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("name") is None:
+            secret = data.get("token")
+            if isinstance(secret, SecretStr):
+                secret = secret.get_secret_value()
+            digest = (hashlib.sha256(secret.encode()).hexdigest()[:8]
+                      if isinstance(secret, str) else "")
+            # No token: the missing token is the error to report, not the name.
+            data = {**data, "name": f"token-{digest}" if digest else "token"}
+        return data
 
 
 class HttpSettings(Section):
@@ -241,6 +260,10 @@ class HttpSettings(Section):
         secrets = [t.token.get_secret_value() for t in value]
         if len(set(secrets)) != len(secrets):
             raise ValueError("the same token is listed twice")
+        names = [t.name for t in value]
+        for name in names:
+            if names.count(name) > 1:
+                raise ValueError(f"two tokens are named {name!r} (names must be unique)")
         return value
 
     @model_validator(mode="after")

@@ -1,8 +1,9 @@
-"""Supervisor HTTP API (FastAPI): live queues, calls, agents, agent actions, KPIs.
+"""Supervisor HTTP API (FastAPI): live queues, calls, agents, agent actions, KPIs, and
+the audit trail of the actions.
 
 ``install_api(app, source)`` adds the routers, bearer-token auth from
-``source.settings.http.tokens`` and RFC 9457 problem handlers to a FastAPI app.
-See docs/api.md.
+``source.settings.http.tokens`` and the audit middleware to a FastAPI app (whose RFC
+9457 problem handlers ``install_problem_handlers`` adds). See docs/api.md.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from .auth import TokenAuth
+from .audit import AuditMiddleware
+from .auth import Caller, TokenAuth
 from .context import ApiContext, ApiSource, KpiProvider
 from .problems import (
     PROBLEM_JSON,
@@ -22,13 +24,15 @@ from .problems import (
     install_problem_handlers,
     use_problem_media_type,
 )
-from .routers import agents_router, kpi_router, queues_router
+from .routers import agents_router, audit_router, kpi_router, queues_router
 
 __all__ = [
     "PROBLEM_JSON",
     "ROUTING_STATUS",
     "ApiContext",
     "ApiSource",
+    "AuditMiddleware",
+    "Caller",
     "KpiProvider",
     "Problem",
     "ProblemError",
@@ -41,8 +45,9 @@ __all__ = [
 def install_api(app: FastAPI, source: ApiSource) -> ApiContext:
     ctx = ApiContext(source)
     auth = TokenAuth(source.settings.http.tokens)
-    for router in (queues_router, agents_router, kpi_router):
+    for router in (queues_router, agents_router, kpi_router, audit_router):
         app.include_router(router(ctx, auth))
+    app.add_middleware(AuditMiddleware, ctx=ctx, auth=auth)
     _problem_openapi(app)
     return ctx
 

@@ -1,25 +1,35 @@
-"""What the API reads and drives: the live router, the runtime step, the settings, KPIs.
+"""What the API reads and drives: the live router, the runtime step, the settings, KPIs,
+the journal (audit records) and the database (audit reads).
 
 The composition root passes the ``Application`` itself; anything with the attributes of
 :class:`ApiSource` works (tests use small fakes). Attributes are read per request, so
 parts that start later (or are wired in later issues) are picked up without rebuilding
-the app.
+the app. Optional attributes, read with ``getattr``: ``kpi_provider``/``kpi``,
+``journal`` (an ``acd.store.Journal``; without one, actions are refused) and ``db``
+(an ``acd.store.Database``; ``GET /audit`` reads ``db.pool``).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from typing import Any, Protocol, TypeVar
 
 from acd.routing import RoutingService
 from acd.runtime import Runtime
+from acd.store.records import ChangeSource, change_origin
 from config import Settings
 from metrics.kpi import KpiFigures
 from queueing import Router, RoutingError
 
-from .problems import KPI_UNAVAILABLE, NOT_READY, ProblemError
+from .auth import Caller
+from .problems import KPI_UNAVAILABLE, NOT_READY, STORE_UNAVAILABLE, ProblemError
 
-__all__ = ["ApiContext", "ApiSource", "KpiProvider"]
+__all__ = ["CALLER", "ApiContext", "ApiSource", "KpiProvider"]
+
+#: The caller of the request being handled (set by the audit middleware).
+CALLER: ContextVar[Caller | None] = ContextVar("acd_api_caller", default=None)
 
 T = TypeVar("T")
 
@@ -55,10 +65,30 @@ class ApiContext:
     def now(self) -> float:
         return self._parts()[0].now()
 
-    def command(self, work: Callable[[Router, float], T]) -> T:
+    def clock(self) -> float:
+        """Wall-clock seconds: the runtime's clock when it runs, else ``time.time()``."""
+        runtime = self.source.runtime
+        return runtime.now() if runtime is not None else time.time()
+
+    @property
+    def journal(self) -> Any:
+        """The journal audit records go to; ``None`` when the source has none."""
+        return getattr(self.source, "journal", None)
+
+    def pool(self) -> Any:
+        """The database pool for reads (``GET /audit``); 503 when there is none."""
+        pool = getattr(getattr(self.source, "db", None), "pool", None)
+        if pool is None:
+            raise ProblemError(503, STORE_UNAVAILABLE, "the database is not available")
+        return pool
+
+    def command(self, work: Callable[[Router, float], T], *, agent_id: str | None = None) -> T:
         """Run a router command inside one runtime step, so its decisions are drained
         and acted on in the same turn. A ``RoutingError`` is caught inside the step (the
-        step still flushes whatever timers fired) and re-raised here, at the edge."""
+        step still flushes whatever timers fired) and re-raised here, at the edge.
+
+        The agent intervals the step opens for ``agent_id`` (every agent's when
+        ``None``) are recorded as ``source='api'``, ``actor`` = the caller's token name."""
         runtime, routing = self._parts()
         result: list[T] = []
         error: list[RoutingError] = []
@@ -69,7 +99,9 @@ class ApiContext:
             except RoutingError as exc:
                 error.append(exc)
 
-        runtime.step(step)
+        caller = CALLER.get()
+        with change_origin(ChangeSource.API, caller.name if caller else None, agent_id):
+            runtime.step(step)
         if error:
             raise error[0]
         return result[0]

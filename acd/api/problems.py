@@ -30,6 +30,7 @@ from queueing.errors import (
 )
 
 __all__ = [
+    "AUDIT_UNAVAILABLE",
     "FORBIDDEN",
     "INTERNAL_ERROR",
     "INVALID_REQUEST",
@@ -39,6 +40,7 @@ __all__ = [
     "NOT_READY",
     "PROBLEM_JSON",
     "ROUTING_STATUS",
+    "STORE_UNAVAILABLE",
     "UNAUTHORIZED",
     "Problem",
     "ProblemError",
@@ -61,6 +63,10 @@ INVALID_REQUEST: Final = "invalid_request"
 KPI_UNAVAILABLE: Final = "kpi_unavailable"
 NOT_READY: Final = "not_ready"
 INTERNAL_ERROR: Final = "internal_error"
+#: No journal to record the action in: the action is refused, not done unaudited.
+AUDIT_UNAVAILABLE: Final = "audit_unavailable"
+#: The database did not answer a read of the audit trail (same code as acd.store's).
+STORE_UNAVAILABLE: Final = "store_unavailable"
 
 #: RoutingError.code -> HTTP status. Anything not listed is a bug: 500 internal_error.
 ROUTING_STATUS: Final[Mapping[str, int]] = {

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -17,6 +18,7 @@ from queueing import AgentState, AgentStatus, AgentView, CallState, CallView, Qu
 
 __all__ = [
     "Agent",
+    "AuditEntry",
     "Call",
     "KpiReport",
     "KpiScope",
@@ -88,6 +90,26 @@ class PauseRequest(BaseModel):
     reason: str = Field(
         min_length=1, max_length=64, description="one of the configured pause_reasons"
     )
+
+
+class AuditEntry(BaseModel):
+    """One state-changing API request (``api_audit``), accepted or not."""
+
+    id: int = Field(description="increases in recording order; page with ?after=<last id>")
+    audit_id: str
+    ts: datetime = Field(description="when the ACD received the request")
+    actor: str | None = Field(
+        description="the token's configured name (never the token); null: the API is open"
+    )
+    role: str | None = Field(description="the token's role: read or admin")
+    action: str = Field(description='"METHOD /path template", e.g. '
+                        '"POST /api/v1/agents/{agent_id}/pause"')
+    target: str | None = Field(description="the path parameter(s): the agent id")
+    params: dict[str, Any] = Field(description="what was sent: the body's fields (sanitised)")
+    result: Literal["accepted", "refused", "failed"]
+    status: int = Field(description="the HTTP status answered")
+    code: str | None = Field(description="the problem code when refused or failed")
+    detail: str | None = None
 
 
 class KpiScope(BaseModel):

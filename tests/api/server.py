@@ -18,12 +18,22 @@ from acd.app import Application
 from config import Settings
 from queueing import Router
 
-__all__ = ["ADMIN_TOKEN", "READ_TOKEN", "RunningAcd", "api_settings", "running_acd"]
+__all__ = [
+    "ADMIN_NAME",
+    "ADMIN_TOKEN",
+    "READ_NAME",
+    "READ_TOKEN",
+    "RunningAcd",
+    "api_settings",
+    "running_acd",
+]
 
 T = TypeVar("T")
 
 READ_TOKEN = "read-token-0123456789"
 ADMIN_TOKEN = "admin-token-0123456789"
+READ_NAME = "wallboard"
+ADMIN_NAME = "supervisors"
 START_TIMEOUT = 60.0
 
 
@@ -33,8 +43,8 @@ def api_settings(database_url: str, tmp: Path, **extra: Any) -> Settings:
         "http": {
             "listen": "127.0.0.1:0",
             "tokens": [
-                {"token": READ_TOKEN, "role": "read"},
-                {"token": ADMIN_TOKEN, "role": "admin"},
+                {"name": READ_NAME, "token": READ_TOKEN, "role": "read"},
+                {"name": ADMIN_NAME, "token": ADMIN_TOKEN, "role": "admin"},
             ],
         },
         "database": {"url": database_url, "spool_dir": str(tmp / "spool")},

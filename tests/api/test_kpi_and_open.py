@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import pytest
@@ -13,6 +14,7 @@ from prometheus_client import CollectorRegistry
 from acd.http import Readiness, create_app
 from acd.routing import RoutingService
 from acd.runtime import Runtime
+from acd.store import Journal
 from config import Settings
 from metrics.kpi import KpiEngine, KpiFigures, QueueVisit, VisitOutcome
 
@@ -25,6 +27,7 @@ class Source:
     runtime: Runtime | None = None
     routing: RoutingService | None = None
     kpi_provider: object = None
+    journal: Journal | None = None
     extra: dict[str, object] = field(default_factory=dict)
 
 
@@ -85,14 +88,17 @@ async def test_kpi_engine_attribute_is_used_too() -> None:
     runtime.close()
 
 
-async def test_without_tokens_the_loopback_api_is_open() -> None:
+async def test_without_tokens_the_loopback_api_is_open(tmp_path: Path) -> None:
     settings = _settings(tokens=False)
     runtime = Runtime(clock=lambda: NOW)
-    source = Source(settings, runtime, RoutingService(runtime, settings))
+    journal = Journal(None, tmp_path / "spool")  # actions need an audit trail
+    await journal.start()
+    source = Source(settings, runtime, RoutingService(runtime, settings), journal=journal)
     async with await _client(source) as client:
         assert (await client.post("/api/v1/agents/2001/login")).json()["status"] == "available"
         kpi = await client.get("/api/v1/kpi")
         assert kpi.status_code == 503 and kpi.json()["code"] == "kpi_unavailable"
+    await journal.close()
     runtime.close()
 
 

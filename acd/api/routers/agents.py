@@ -65,7 +65,7 @@ def agents_router(ctx: ApiContext, auth: TokenAuth) -> APIRouter:
         path: str, summary: str, command: Callable[[Router, str, float], None]
     ) -> None:
         async def endpoint(agent_id: str = AgentId) -> Agent:
-            ctx.command(lambda router, now: command(router, agent_id, now))
+            ctx.command(lambda router, now: command(router, agent_id, now), agent_id=agent_id)
             return one(agent_id)
 
         endpoint.__name__ = "agent_" + path.replace("-", "_")
@@ -94,7 +94,8 @@ def agents_router(ctx: ApiContext, auth: TokenAuth) -> APIRouter:
         responses=problem_responses(400, 401, 403, 404, 409, 422, 503),
     )
     async def pause_agent(body: PauseRequest, agent_id: str = AgentId) -> Agent:
-        ctx.command(lambda router, now: router.agent_pause(agent_id, body.reason, now))
+        ctx.command(lambda router, now: router.agent_pause(agent_id, body.reason, now),
+                    agent_id=agent_id)
         return one(agent_id)
 
     @api.get(
