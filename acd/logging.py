@@ -6,14 +6,16 @@ asyncio, libraries) pass through the same processors and one handler on stderr.
 - JSON lines when the stream is not a terminal or ``format: json``; a coloured console
   renderer in a terminal (``format: auto``) or with ``format: console``.
 - ISO-8601 timestamps in UTC (``2025-01-01T08:00:00.123456Z``).
-- Context bound with :func:`bind_context` (``call_id``, ``agent_id``) lives in
-  contextvars, so every line logged inside a call's task carries it.
-- Speed (JSON): a structlog event goes through one processor (`_JsonLine`: the shared
-  processors' work fused, rendered with one prebuilt encoder) and is written straight to
-  the handler's stream under the handler's lock, the same line stdlib's handler would
-  write, without building two LogRecords per line; stdlib records still go through the
-  handler. A line below the level is dropped before its event dict is built
-  (`_BoundLogger`). Level filtering is stdlib's either way.
+- Context bound with :func:`bind_context` (``call_id``, ``agent_id``) lives in a
+  context variable, so every line logged inside a call's task carries it (structlog's
+  own ``bind_contextvars`` reaches only lines that go through structlog's chain).
+- Speed (JSON): `get_logger` returns an `AcdLogger`. Below the level a line costs one
+  comparison; an ordinary line (keywords only) is built and rendered in place, the
+  same keys in the same order as structlog's chain would give, and written straight to
+  the handler's stream under the handler's lock (no structlog chain, no LogRecord).
+  Exceptions, ``stack_info`` and positional arguments go through structlog, whose JSON
+  chain is one fused processor (`_JsonLine`); stdlib records go through the handler.
+  Level filtering is stdlib's either way.
 
 Cores (sip/, queueing/) never log; the runtime logs each of their events once.
 """
@@ -25,12 +27,14 @@ import logging
 import sys
 import time
 from collections.abc import Mapping
+from contextvars import ContextVar
+from types import MappingProxyType
 from typing import Any, TextIO
 
 import structlog
 from structlog.typing import EventDict, Processor
 
-__all__ = ["bind_context", "configure_logging", "get_logger", "use_json"]
+__all__ = ["AcdLogger", "bind_context", "configure_logging", "get_logger", "use_json"]
 
 
 def use_json(fmt: str, stream: TextIO) -> bool:
@@ -52,6 +56,7 @@ def configure_logging(level: str = "INFO", fmt: str = "auto", stream: TextIO | N
     stream = sys.stderr if stream is None else stream
     as_json = use_json(str(fmt), stream)
     shared: list[Processor] = [
+        merge_context,
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
@@ -84,8 +89,10 @@ def configure_logging(level: str = "INFO", fmt: str = "auto", stream: TextIO | N
 
     # JSON: render and write here (the formatter would only strip its meta keys and render
     # the same dict), every processor fused into one; console keeps the stdlib hand-over.
+    global _sink
+    _sink = _JsonLine(handler) if as_json else None
     processors: list[Processor] = (
-        [structlog.stdlib.filter_by_level, _JsonLine(handler)] if as_json
+        [structlog.stdlib.filter_by_level, _sink] if _sink is not None
         else [
             structlog.stdlib.filter_by_level,
             *shared,
@@ -103,8 +110,85 @@ def configure_logging(level: str = "INFO", fmt: str = "auto", stream: TextIO | N
 
 
 def get_logger(name: str | None = None, **initial: Any) -> Any:
-    """A structlog logger (``log.info("call_queued", queue="general")``)."""
-    return structlog.stdlib.get_logger(name, **initial)
+    """A logger (``log.info("call_queued", queue="general")``): an `AcdLogger`."""
+    return AcdLogger(name, initial)
+
+
+_sink: _JsonLine | None = None  # set by configure_logging in JSON mode
+_context: ContextVar[Mapping[str, Any]] = ContextVar(
+    "acd_log_context", default=MappingProxyType({}))
+
+
+def merge_context(_logger: Any, _name: str, event_dict: EventDict) -> EventDict:
+    """Processor: what `bind_context` bound, under keys the event does not set."""
+    for key, value in _context.get().items():
+        event_dict.setdefault(key, value)
+    return event_dict
+
+
+class AcdLogger:
+    """What `get_logger` returns: structlog's stdlib logger API (``debug`` ... ``critical``,
+    ``exception``, ``log``), with the JSON fast path described in the module docstring.
+    Cheap to create at import time: nothing is resolved before the first line."""
+
+    __slots__ = ("_initial", "_name", "_std", "_structlog")
+
+    def __init__(self, name: str | None, initial: Mapping[str, Any]) -> None:
+        self._name = name
+        self._initial = dict(initial)
+        self._std = logging.getLogger(name)
+        self._structlog: Any = None
+
+    def _slow(self) -> Any:
+        if self._structlog is None:
+            self._structlog = structlog.stdlib.get_logger(self._name, **self._initial)
+        return self._structlog
+
+    def _emit(
+        self, method: str, level: int, event: str | None, args: tuple[Any, ...],
+        kw: dict[str, Any],
+    ) -> Any:
+        std = self._std
+        if std.disabled or level < std.getEffectiveLevel():
+            return None
+        sink = _sink
+        if sink is None or args or "exc_info" in kw or "stack_info" in kw:
+            return getattr(self._slow(), method)(event, *args, **kw)
+        # structlog's order: bound context, keywords, event, context variables, level,
+        # logger, timestamp.
+        event_dict = {**self._initial, **kw} if self._initial else kw
+        if event is not None:
+            event_dict["event"] = event
+        for key, value in _context.get().items():
+            event_dict.setdefault(key, value)
+        event_dict["level"] = _LEVEL_NAMES[method]
+        event_dict["logger"] = std.name
+        event_dict["timestamp"] = _utc_timestamp()
+        sink.write(event_dict)
+        return None
+
+    def debug(self, event: str | None = None, *args: Any, **kw: Any) -> Any:
+        return self._emit("debug", logging.DEBUG, event, args, kw)
+
+    def info(self, event: str | None = None, *args: Any, **kw: Any) -> Any:
+        return self._emit("info", logging.INFO, event, args, kw)
+
+    def warning(self, event: str | None = None, *args: Any, **kw: Any) -> Any:
+        return self._emit("warning", logging.WARNING, event, args, kw)
+
+    warn = warning
+
+    def error(self, event: str | None = None, *args: Any, **kw: Any) -> Any:
+        return self._emit("error", logging.ERROR, event, args, kw)
+
+    def critical(self, event: str | None = None, *args: Any, **kw: Any) -> Any:
+        return self._emit("critical", logging.CRITICAL, event, args, kw)
+
+    def exception(self, event: str | None = None, *args: Any, **kw: Any) -> Any:
+        return self._slow().exception(event, *args, **kw)
+
+    def log(self, level: int, event: str | None = None, *args: Any, **kw: Any) -> Any:
+        return self._slow().log(level, event, *args, **kw)
 
 
 # structlog's method names → stdlib levels (``structlog.stdlib.filter_by_level``'s table).
@@ -181,6 +265,7 @@ class _JsonLine:
         self._encode = json.JSONEncoder(ensure_ascii=False, default=_json_default).encode
 
     def __call__(self, logger: Any, name: str, event_dict: EventDict) -> Any:
+        event_dict = merge_context(logger, name, event_dict)
         event_dict = self._merge(logger, name, event_dict)
         event_dict["level"] = _LEVEL_NAMES.get(name, name)
         record = event_dict.get("_record")
@@ -192,6 +277,10 @@ class _JsonLine:
             event_dict = self._exc(logger, name, event_dict)
         if "positional_args" in event_dict:
             event_dict = self._positional(logger, name, event_dict)
+        self.write(event_dict)
+        raise structlog.DropEvent
+
+    def write(self, event_dict: Mapping[str, Any]) -> None:
         line = self._encode(event_dict)
         handler = self.handler
         handler.acquire()
@@ -204,24 +293,21 @@ class _JsonLine:
                 sys.stderr.write(f"--- logging error ---\n{line}\n")
         finally:
             handler.release()
-        raise structlog.DropEvent
 
 
 class bind_context:  # used as a function: ``with bind_context(...)``
-    """Bind ``call_id=...``/``agent_id=...`` for every log line inside the block.
+    """Bind ``call_id=...``/``agent_id=...`` for every log line inside the block (an inner
+    block's values win; the previous ones come back on exit). One context variable holds
+    them all: entering is one dict merge and one ``set``, leaving one ``reset`` (this runs
+    several times per SIP message)."""
 
-    Context-variable tokens are reset on exit (the previous values come back), which is
-    what ``structlog.contextvars.bound_contextvars`` does, without copying the whole
-    context on entry (this runs several times per SIP message)."""
-
-    __slots__ = ("_tokens", "_values")
+    __slots__ = ("_token", "_values")
 
     def __init__(self, **values: Any) -> None:
         self._values = values
-        self._tokens: Mapping[str, Any] = {}
 
     def __enter__(self) -> None:
-        self._tokens = structlog.contextvars.bind_contextvars(**self._values)
+        self._token = _context.set({**_context.get(), **self._values})
 
     def __exit__(self, *_exc: object) -> None:
-        structlog.contextvars.reset_contextvars(**self._tokens)
+        _context.reset(self._token)

@@ -98,3 +98,17 @@ def test_console_renderer_in_a_terminal() -> None:
 ])
 def test_use_json(fmt: str, tty: bool, expected: bool) -> None:
     assert use_json(fmt, _Tty() if tty else io.StringIO()) is expected
+
+
+def test_fast_path_writes_what_structlogs_chain_writes() -> None:
+    out = io.StringIO()
+    configure_logging("INFO", "json", stream=out)
+    with bind_context(call_id="c-3"), bind_context(agent_id="1001"):
+        get_logger("acd.t").info("ringing", queue="general", timeout=10.0, n=None)
+        structlog.stdlib.get_logger("acd.t").info("ringing", queue="general", timeout=10.0,
+                                                  n=None)
+    fast, slow = _lines(out)
+    assert fast.pop("timestamp").endswith("Z") and slow.pop("timestamp").endswith("Z")
+    assert list(fast.items()) == list(slow.items())
+    assert list(fast) == ["queue", "timeout", "n", "event", "call_id", "agent_id", "level",
+                          "logger"]
