@@ -22,7 +22,7 @@ from sip.sdp import (
 
 __all__ = ["parse_sdp"]
 
-_LINE_RE = re.compile(r"([a-z])=(.*)")
+_TYPE_LETTERS = frozenset("abcdefghijklmnopqrstuvwxyz")
 _TOKEN_RE = re.compile(r"[!#$%&'*+\-.^_`{|}~0-9A-Za-z]+")
 _PORT_RE = re.compile(r"([0-9]{1,5})(?:/([0-9]{1,5}))?")
 _SESSION_TYPES = frozenset("iuepcbtrzka")
@@ -53,7 +53,24 @@ def _fields(value: str, count: int, code: str, n: int) -> list[str]:
     return parts
 
 
+# a= and c= lines repeat from call to call (rtpmap, ptime, direction; a trunk's address):
+# their parsed values (immutable) are kept, up to _CACHE_SIZE lines each.
+_CACHE_SIZE = 4096
+_ATTRIBUTES: dict[str, Attribute] = {}
+_CONNECTIONS: dict[str, Connection] = {}
+
+
 def _connection(value: str, n: int) -> Connection:
+    found = _CONNECTIONS.get(value)
+    if found is None:
+        found = _parse_connection(value, n)
+        if len(_CONNECTIONS) >= _CACHE_SIZE:
+            _CONNECTIONS.clear()
+        _CONNECTIONS[value] = found
+    return found
+
+
+def _parse_connection(value: str, n: int) -> Connection:
     net, addr_type, address = _fields(value, 3, "bad-connection", n)
     if net != "IN" or addr_type not in ("IP4", "IP6"):
         raise SdpError("bad-connection", f"unsupported c= {value!r}", n)
@@ -61,6 +78,16 @@ def _connection(value: str, n: int) -> Connection:
 
 
 def _attribute(value: str, n: int) -> Attribute:
+    found = _ATTRIBUTES.get(value)
+    if found is None:
+        found = _parse_attribute(value, n)
+        if len(_ATTRIBUTES) >= _CACHE_SIZE:
+            _ATTRIBUTES.clear()
+        _ATTRIBUTES[value] = found
+    return found
+
+
+def _parse_attribute(value: str, n: int) -> Attribute:
     name, colon, rest = value.partition(":")
     if not _TOKEN_RE.fullmatch(name):
         raise SdpError("bad-attribute", f"bad attribute name in {value!r}", n)
@@ -73,7 +100,8 @@ def _attribute(value: str, n: int) -> Attribute:
     return Attribute(name=name, value=rest if colon else None)
 
 
-def _media_line(value: str, n: int) -> MediaDescription:
+def _media_line(value: str, n: int) -> tuple[str, int, int | None, str, tuple[str, ...]]:
+    """media, port, port count, proto, formats of an ``m=`` line."""
     parts = value.rstrip(" ").split(" ")
     if len(parts) < 4 or not all(parts):
         raise SdpError("bad-media", f"m= needs media, port, proto and formats: {value!r}", n)
@@ -86,9 +114,7 @@ def _media_line(value: str, n: int) -> MediaDescription:
     ):
         raise SdpError("bad-media", f"RTP payload types must be 0-127: {value!r}", n)
     count = int(m.group(2)) if m.group(2) else None
-    return MediaDescription(
-        media=media, port=int(m.group(1)), port_count=count, proto=proto, formats=tuple(formats)
-    )
+    return media, int(m.group(1)), count, proto, tuple(formats)
 
 
 def _check_media(media: MediaDescription, has_session_c: bool) -> None:
@@ -103,10 +129,10 @@ def parse_sdp(data: bytes | str) -> SessionDescription:
     lines = _split_lines(data)
     parsed: list[tuple[int, str, str]] = []
     for n, line in enumerate(lines, 1):
-        m = _LINE_RE.fullmatch(line)
-        if m is None or "\x00" in line or "\r" in line:
+        # <type>=<value>: one ASCII lower-case letter, '=', no NUL or CR anywhere
+        if line[1:2] != "=" or line[0] not in _TYPE_LETTERS or "\x00" in line or "\r" in line:
             raise SdpError("bad-line", f"not a <type>=<value> line: {line!r}", n)
-        parsed.append((n, m.group(1), m.group(2)))
+        parsed.append((n, line[0], line[2:]))
     if len(parsed) < 3 or [t for _, t, _ in parsed[:3]] != ["v", "o", "s"]:
         raise SdpError("missing-field", "SDP must start with v=, o=, s=")
     if parsed[0][2] != "0":
@@ -126,15 +152,15 @@ def parse_sdp(data: bytes | str) -> SessionDescription:
     cur: dict[str, list[str]] | None = None
     cur_attrs: list[Attribute] = []
     cur_conns: list[Connection] = []
-    cur_m: MediaDescription | None = None
+    cur_m: tuple[str, int, int | None, str, tuple[str, ...]] | None = None
 
     def close_media() -> None:
         if cur_m is not None and cur is not None:
             if len(cur["i"]) > 1 or len(cur["k"]) > 1:
-                raise SdpError("duplicate-field", f"repeated i= or k= in m={cur_m.media}")
+                raise SdpError("duplicate-field", f"repeated i= or k= in m={cur_m[0]}")
             media.append(MediaDescription(
-                media=cur_m.media, port=cur_m.port, port_count=cur_m.port_count,
-                proto=cur_m.proto, formats=cur_m.formats,
+                media=cur_m[0], port=cur_m[1], port_count=cur_m[2], proto=cur_m[3],
+                formats=cur_m[4],
                 info=cur["i"][0] if cur["i"] else None, connections=tuple(cur_conns),
                 bandwidths=tuple(cur["b"]), key=cur["k"][0] if cur["k"] else None,
                 attributes=tuple(cur_attrs),
