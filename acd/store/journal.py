@@ -21,9 +21,10 @@ Batching
     The writer keeps one pooled connection for itself (a new one after any failure) and
     writes a batch ``coalesce`` (10 ms) after the first record arrives; while records
     keep coming it starts at most one transaction per ``batch_interval`` (50 ms), so a
-    busy ACD writes fewer, larger transactions. A record is checked and turned into its
-    statement parameters once, in ``submit``; its spool line is built only if it goes to
-    the spool.
+    busy ACD writes fewer, larger transactions -- unless someone waits for a record
+    (``wait_durable``, ``flush``, ``close``): then it writes at once. A record is checked
+    and turned into its statement parameters once, in ``submit``; its spool line is built
+    only if it goes to the spool.
 
 Ordering
     Records reach the database in submission order: while anything is in the spool, new
@@ -173,7 +174,10 @@ class Journal:
         self._spool.open()  # so that submit() may spill even before start()
 
         self._wakeup = asyncio.Event()
-        self._close_requested = asyncio.Event()
+        # Set by close() and by a wait for a record not yet acknowledged: the writer then
+        # writes at once instead of waiting out batch_interval.
+        self._hurry = asyncio.Event()
+        self._awaited = 0  # highest seq someone waits for
         self._progress = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._started = False
@@ -216,6 +220,9 @@ class Journal:
 
     async def wait_durable(self, seq: int) -> None:
         """Return once every record up to ``seq`` is acknowledged."""
+        if seq > self._durable and seq > self._awaited:
+            self._awaited = seq
+            self._hurry.set()
         while self._durable < seq:
             if self._closed:
                 raise StoreError(JOURNAL_CLOSED, f"record {seq} was not acknowledged")
@@ -254,7 +261,7 @@ class Journal:
             return
         self._closing = True
         self._wakeup.set()
-        self._close_requested.set()
+        self._hurry.set()
         task = self._task
         if task is not None:
             try:
@@ -294,11 +301,14 @@ class Journal:
                 await self._replay()
             if self._queue:
                 if len(self._queue) < self._batch_size and not self._closing:
-                    delay = max(self._coalesce, self._next_batch_at - loop.time())
+                    delay = self._coalesce
+                    if self._awaited <= self._durable:  # nobody waits: batch up
+                        self._hurry.clear()
+                        delay = max(delay, self._next_batch_at - loop.time())
                     if delay > 0:
-                        with contextlib.suppress(TimeoutError):  # close() cuts it short
+                        with contextlib.suppress(TimeoutError):
                             async with asyncio.timeout(delay):
-                                await self._close_requested.wait()
+                                await self._hurry.wait()  # close() or a waiter
                 self._next_batch_at = loop.time() + self._batch_interval
                 await self._write_batch()
                 if self._stalled:

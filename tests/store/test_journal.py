@@ -287,7 +287,7 @@ async def test_writer_connection_killed_between_batches(pool: Any, tmp_path: Pat
 
 async def test_under_load_batches_wait_for_the_interval(pool: Any, tmp_path: Path) -> None:
     """After a transaction, records that keep coming wait for ``batch_interval`` (one
-    larger transaction instead of many); ``close()`` does not wait for it."""
+    larger transaction instead of many); a waiter and ``close()`` do not wait for it."""
     journal = Journal(pool, tmp_path / "spool", coalesce=0, batch_interval=3600)
     try:
         await journal.start()
@@ -295,11 +295,15 @@ async def test_under_load_batches_wait_for_the_interval(pool: Any, tmp_path: Pat
         async with asyncio.timeout(BOUND):
             await journal.wait_durable(first)
         for e in events(2, 5):
-            journal.submit(e)
+            last = journal.submit(e)
         for _ in range(20):  # let the writer run: it must hold the batch back
             await asyncio.sleep(0)
         assert journal.health().durable == first, journal.health()
+        async with asyncio.timeout(BOUND):  # far less than the hour
+            await journal.wait_durable(last)
+        assert await event_numbers(pool) == [1, 2, 3, 4, 5]
+        journal.submit(events(6, 6)[0])
     finally:
         async with asyncio.timeout(BOUND):
             await journal.close()
-    assert await event_numbers(pool) == [1, 2, 3, 4, 5]
+    assert await event_numbers(pool) == [1, 2, 3, 4, 5, 6]
