@@ -20,7 +20,7 @@ Acknowledged
 Batching
     The writer keeps one pooled connection for itself (a new one after any failure) and
     writes a batch ``coalesce`` (10 ms) after the first record arrives; while records
-    keep coming it starts at most one transaction per ``batch_interval`` (50 ms), so a
+    keep coming it starts at most one transaction per ``batch_interval`` (20 ms), so a
     busy ACD writes fewer, larger transactions -- unless someone waits for a record
     (``wait_durable``, ``flush``, ``close``): then it writes at once. A record is checked
     and turned into its statement parameters once, in ``submit``; its spool line is built
@@ -130,7 +130,7 @@ class Journal:
         retry_initial: float = 0.5,
         retry_max: float = 15.0,
         coalesce: float = 0.01,
-        batch_interval: float = 0.05,
+        batch_interval: float = 0.02,
     ) -> None:
         if max_queue < 1 or batch_size < 1:
             raise ValueError("max_queue and batch_size must be >= 1")
