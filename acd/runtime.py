@@ -32,18 +32,20 @@ log = get_logger("acd.runtime")
 #: Seconds: deadlines in the same slot are handled by one timer wake-up, at its end.
 TIMER_SLOT = 0.01
 
-#: Young-generation threshold 10,000 (CPython's default is 700): the SIP path allocates
-#: thousands of container objects per second and most die young; collecting every 700
-#: promoted live transactions to the oldest generation within seconds, and each of its
-#: full collections walked the whole heap (~170 ms at 80 calls/s, bench/README.md).
-GC_THRESHOLDS = (10_000, 10, 10)
+#: Collector thresholds for serving (CPython's defaults are 700, 10, 10): a young collection
+#: after 50,000 net new container objects, the middle generation every 20 of them. The
+#: live SIP transactions (~100 objects per call, kept 32 s) make a large young working set.
+#: bench_calls, 2,400 calls at 80 + 160 calls/s, collector time: defaults ~1.6 s (~950
+#: young, 7 full collections of ~350k objects); frozen start-up + (10,000, 10, 10)
+#: 0.45-0.65 s; frozen + these 0.3-0.5 s.
+GC_THRESHOLDS = (50_000, 20, 10)
 
 
 def settle_heap() -> None:
     """Call once when start-up is done: collect its garbage, then move every object alive
     (modules, configuration, the web app, pools: ~150k objects) to the permanent
-    generation, which the cyclic collector never walks again, and raise the young
-    generation's threshold (`GC_THRESHOLDS`). Objects frozen here are still freed by
+    generation, which the cyclic collector never walks again, and raise the
+    collector's thresholds (`GC_THRESHOLDS`). Objects frozen here are still freed by
     reference counting; only a cycle among them that later becomes garbage is kept."""
     gc.collect()
     gc.freeze()
