@@ -59,7 +59,10 @@ class AgentLeg:
     session_expires: int | None = None  # RFC 4028 interval agreed in the 2xx
     we_refresh: bool = False
     timers: list[Deadline] = field(default_factory=list)
-    acks: int = 0
+    #: The ACK of the first 2xx and where it went: resent as it is for every
+    #: retransmission of that 2xx (its CSeq stays the INVITE's after later re-INVITEs).
+    ack: Request | None = None
+    ack_dest: Address | None = None
 
     @property
     def ringing(self) -> bool:

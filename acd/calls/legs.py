@@ -8,8 +8,10 @@ failures → `offer_failed` (`failure_for_status`); nothing at all within
 `Keepalive.no_response_timeout` → CANCEL and UNREACHABLE.
 
 Races: a leg being CANCELLED, or whose call ended or left QUEUED, that still gets a 2xx
-is ACKed and BYEd at once (``answered-too-late``), never bridged; 2xx retransmissions are
-ACKed again (at most three times once the leg ended). Each leg ends exactly once.
+is ACKed and BYEd at once (``answered-too-late``), never bridged. Every retransmission of
+the 2xx is ACKed again with the same ACK, also after that BYE (RFC 3261 §13.2.2.4; RFC 5407
+§3.2); they stop when the phone has the ACK, or with the transaction's timer M (64*T1).
+The BYE goes out once. Each leg ends exactly once.
 """
 
 from __future__ import annotations
@@ -203,9 +205,8 @@ class AgentLegs:
     def answered(self, call: Call | None, leg: AgentLeg, response: Response, now: float) -> None:
         """A 2xx: ACK it; bridge when the offer is still live, else ACK + BYE at once."""
         engine = self.engine
-        if leg.dialog is not None:  # a 2xx retransmission: ACK again
-            if leg.state is not LegState.ENDED or leg.acks < 3:
-                self.ack(leg, now)
+        if leg.ack is not None:  # a 2xx retransmission: the same ACK again, nothing else
+            self.ack(leg, now)
             return
         leg.final_status = response.status
         try:
@@ -247,11 +248,10 @@ class AgentLegs:
         self.end(leg, result, now)
 
     def ack(self, leg: AgentLeg, now: float) -> None:
-        if leg.dialog is None:
-            return
-        ack = leg.dialog.create_request("ACK") if leg.dialog.state.name != "TERMINATED" else None
-        if ack is None:
-            return
-        leg.acks += 1
-        self.engine.sip.send_ack(ack, dialog_destination(leg.dialog.remote_target, leg.dest),
-                                 now)
+        """ACK the leg's 2xx: built once from the new dialog, then resent unchanged."""
+        if leg.ack is None or leg.ack_dest is None:
+            if leg.dialog is None:
+                return
+            leg.ack = leg.dialog.create_request("ACK")
+            leg.ack_dest = dialog_destination(leg.dialog.remote_target, leg.dest)
+        self.engine.sip.send_ack(leg.ack, leg.ack_dest, now)
