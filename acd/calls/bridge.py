@@ -246,9 +246,12 @@ class Bridge:
 
     # -- our re-INVITEs ------------------------------------------------------------------------
     def reinvite(self, dialog: Dialog, source: Address, body: bytes, now: float,
-                 on_final: Callable[[ClientOutcome, float], None]) -> TransactionKey:
+                 on_final: Callable[[ClientOutcome, float], None], *,
+                 extra: tuple[tuple[str, str], ...] = ()) -> TransactionKey:
         """Send a re-INVITE on ``dialog`` (the peer's own meanwhile gets 491) and call
-        ``on_final(outcome, when)`` once, for its first final response or failure.
+        ``on_final(outcome, when)`` once, for its first final response or failure. Used
+        for the 3PCC, media updates and RFC 4028 refreshes (`Keepalive`, ``extra``:
+        its Session-Expires/Supported headers).
 
         Every 2xx is ACKed, each retransmission again with the same ACK, also after the
         call ended and our BYE went out (§13.2.2.4; RFC 5407 §3.2). A provisional but no
@@ -256,7 +259,7 @@ class Bridge:
         in the timer B the CANCEL starts; without a provisional timer B ends it anyway."""
         engine = self.engine
         request = dialog.create_request("INVITE", body=body, content_type=SDP,
-                                        extra=(("Allow", ", ".join(ALLOW)),))
+                                        extra=(*extra, ("Allow", ", ".join(ALLOW))))
         pending = _Pending(dialog, _dest(dialog, source))
         engine.reinviting.add(dialog.id)
         key = engine.sip.request(request, pending.dest, now,

@@ -5,7 +5,10 @@
   refresher the PBX asked for) with ``Require: timer``. Each re-INVITE/UPDATE from the PBX
   re-arms the expiry; none within N seconds → both legs are torn down. When the PBX made
   us the refresher, we send a body-less UPDATE (or a re-INVITE with our current SDP when
-  it does not allow UPDATE) every N/2 seconds.
+  it does not allow UPDATE, through `Bridge.reinvite`: every 2xx ACKed, also after our
+  BYE; CANCELled after a provisional and 64*T1 without a final response) every N/2
+  seconds. A refresh answered 408 or 481, timed out or CANCELled (487) ends both legs
+  (RFC 4028 §10); any other answer means the PBX is alive.
 * Every other leg (agents, PBXs without timers): an in-dialog OPTIONS every
   ``media.keepalive_interval`` seconds; 481, 408 or no answer → both legs torn down, so a
   vanished softphone cannot hold an agent ON_CALL forever. Any other answer means alive.
@@ -22,13 +25,12 @@ from acd.sipservice import ClientOutcome
 from config.sections import MediaSettings
 from queueing import RoutingError
 from sip.message import Request
-from sip.requests import ALLOW
 
 from .agent_leg import AgentLeg
 from .call import Call, CallState
 from .events import HangupBy
 from .timers import Deadline
-from .wire import dialog_destination, has_option, session_expires
+from .wire import has_option, session_expires
 
 if TYPE_CHECKING:
     from .engine import CallControl
@@ -111,24 +113,15 @@ class Keepalive:
             self.engine.send_in_dialog(dialog, call.source, "UPDATE", now,
                                        lambda o, t: self._answered(call, None, o, t), extra=extra)
         elif call.our_sdp is not None:
-            self.engine.reinviting.add(dialog.id)
-            self.engine.send_in_dialog(
-                dialog, call.source, "INVITE", now,
-                lambda o, t: self._reinvite_refreshed(call, o, t),
-                body=bytes(call.our_sdp), extra=(*extra, ("Allow", ", ".join(ALLOW))),
-            )
+            self.engine.bridge.reinvite(dialog, call.source, bytes(call.our_sdp), now,
+                                        lambda o, t: self._reinvite_refreshed(call, o, t),
+                                        extra=extra)
         self.watch_caller(call, now)
 
     def _reinvite_refreshed(self, call: Call, outcome: ClientOutcome, now: float) -> None:
-        dialog = call.dialog
-        if outcome.status < 200 or dialog is None:
-            return
-        self.engine.reinviting.discard(dialog.id)
-        if outcome.status < 300 and dialog.state.name == "CONFIRMED":
-            ack = dialog.create_request("ACK")
-            dest = dialog_destination(dialog.remote_target, call.source)
-            self.engine.sip.send_ack(ack, dest, now)
-        self._answered(call, None, outcome, now)
+        """The refresh re-INVITE's final answer (its 2xx already ACKed by the bridge). Only
+        our own CANCEL (no final answer in 64*T1) gets it a 487: a timeout, like 408."""
+        self._answered(call, None, outcome, now, gone=(408, 481, 487))
 
     # -- OPTIONS keepalive ---------------------------------------------------------------------
     def watch_agent(self, call: Call, leg: AgentLeg, now: float) -> None:
@@ -148,11 +141,11 @@ class Keepalive:
                                    extra=(("Accept", "application/sdp"),))
 
     def _answered(self, call: Call, leg: AgentLeg | None, outcome: ClientOutcome,
-                  now: float) -> None:
+                  now: float, *, gone: tuple[int, ...] = (408, 481)) -> None:
         if outcome.status < 200 or call.ended:
             return
         side = "caller" if leg is None else "agent"
-        if outcome.response is None or outcome.status in (408, 481):
+        if outcome.response is None or outcome.status in gone:
             with bind_context(call_id=call.id):
                 log.warning("peer_vanished", side=side, status=outcome.status)
                 self.engine.hangup(call, HangupBy.SYSTEM, f"{side}-vanished", now)
