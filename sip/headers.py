@@ -180,7 +180,9 @@ def _split_semicolons(text: str) -> list[str]:
 
 
 def format_params(params: Params) -> str:
-    return "".join(f";{k}" if v is None else f";{k}={v}" for k, v in params.items())
+    if not params:
+        return ""
+    return "".join([f";{k}" if v is None else f";{k}={v}" for k, v in params.items()])
 
 
 def _check_host(host: str, text: str) -> str:

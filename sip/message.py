@@ -307,7 +307,7 @@ def make_response(
             fields.append((key, value))
         elif key == "To":
             if to_tag and status > 100 and _to_tag_missing(request, value):
-                value = str(NameAddress.parse(value).with_tag(to_tag))
+                value = str(request.to.with_tag(to_tag))  # request.to: this value, parsed
             fields.append((key, value))
         elif key == "Record-Route" and 100 < status < 300 and request.method == "INVITE":
             fields.append((key, value))
