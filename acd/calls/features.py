@@ -18,7 +18,10 @@ Accepted: 200 with our SDP, a short rising confirmation tone (~0.6 s), then our 
 Refused by the router (e.g. ``*24`` outside wrap-up): ``409 Conflict`` with a
 ``Warning: 399 <domain> "<code>"`` before answering — no media, the phone shows the error.
 Every request is logged and emitted as `AgentStatusRequested`; the router's own
-``AgentStatusChanged`` events carry the resulting status.
+``AgentStatusChanged`` events carry the resulting status. The router command runs, and its
+events are drained, under ``change_origin(phone, <digest username>, <agent>)``: the agent
+intervals it opens for that agent are stored with ``source='phone'`` and ``actor`` = the
+username (`acd.store.records.ChangeOrigin`, as the API does with ``source='api'``).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from acd.logging import bind_context, get_logger
+from acd.store.records import ChangeSource, change_origin
 from config import Settings
 from queueing import AgentStatus, RoutingError
 from sip.dialog import Dialog
@@ -150,22 +154,29 @@ class Features:
             return
         with bind_context(agent_id=agent_id):
             reason = None
+            # The journal builds agent intervals when the router's events are drained:
+            # what is pending from earlier in this step is the system's; the command's
+            # events are drained at once, under the phone's origin.
+            engine.routing.flush(now)
             try:
-                if action == "available":
-                    if view.status is AgentStatus.LOGGED_OUT:
-                        action = "login"
-                        engine.router.agent_login(agent_id, now)
+                with change_origin(ChangeSource.PHONE, result.username, agent_id):
+                    if action == "available":
+                        if view.status is AgentStatus.LOGGED_OUT:
+                            action = "login"
+                            engine.router.agent_login(agent_id, now)
+                        else:
+                            engine.router.agent_available(agent_id, now)
+                    elif action == "pause":
+                        if index is not None and not 1 <= index <= len(self.reasons):
+                            raise RoutingError("unknown_pause_reason",
+                                               f"no pause reason #{index}")
+                        reason = self.reasons[(index or 1) - 1]
+                        engine.router.agent_pause(agent_id, reason, now)
+                    elif action == "logout":
+                        engine.router.agent_logout(agent_id, now)
                     else:
-                        engine.router.agent_available(agent_id, now)
-                elif action == "pause":
-                    if index is not None and not 1 <= index <= len(self.reasons):
-                        raise RoutingError("unknown_pause_reason", f"no pause reason #{index}")
-                    reason = self.reasons[(index or 1) - 1]
-                    engine.router.agent_pause(agent_id, reason, now)
-                elif action == "logout":
-                    engine.router.agent_logout(agent_id, now)
-                else:
-                    engine.router.agent_end_wrapup(agent_id, now)
+                        engine.router.agent_end_wrapup(agent_id, now)
+                    engine.routing.flush(now)
             except RoutingError as exc:
                 log.info("agent_status_refused", action=action, reason=reason, code=exc.code)
                 engine.emit(AgentStatusRequested(agent_id=agent_id, action=action,

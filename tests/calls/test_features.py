@@ -119,3 +119,32 @@ def test_failures_count_towards_the_registrars_limit() -> None:
     net.advance(net.runtime.t + net.settings.sip.auth_failure_limit.window + 1)
     assert dial(net, phone, "*23") == 200
     assert not net.registration.limiter.is_blocked(key, net.runtime.t)
+
+
+def test_intervals_opened_by_feature_codes_are_the_phones() -> None:
+    """The agent intervals a feature code opens are recorded as ``source='phone'``, actor
+    the digest username; registration and routing remain the system's; a refused code
+    opens none."""
+    from acd.recording.journal import JournalRecorder
+    from acd.store.records import AgentStateChange
+
+    net = Network()
+    records: list[object] = []
+    net.routing.observers.append(JournalRecorder(records.append).on_event)
+    phone = net.agent("1001", "10.0.1.1", login=False)
+
+    def opened() -> list[tuple[str, str | None, str | None, str | None]]:
+        return [(r.status, r.reason, r.source, r.actor) for r in records
+                if isinstance(r, AgentStateChange) and r.agent_id == "1001"
+                and r.ended_at is None]
+
+    assert {source for *_, source, _ in opened()} == {"system"}  # registered: reachable
+    before = len(opened())
+    statuses = [dial(net, phone, code) for code in ("*21", "*22", "*21", "*24", "*23")]
+    assert statuses == [200, 200, 200, 409, 200]
+    assert opened()[before:] == [
+        ("available", None, "phone", "1001"),
+        ("paused", "break", "phone", "1001"),
+        ("available", None, "phone", "1001"),  # *24 outside wrap-up: 409, nothing opened
+        ("logged-out", None, "phone", "1001"),
+    ]

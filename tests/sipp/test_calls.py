@@ -17,8 +17,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg  # type: ignore[import-untyped]
 import pytest
 
+from tests import pg
 from tests.sipp.agents import (
     AgentPool,
     AgentSpec,
@@ -34,6 +36,7 @@ from tests.sipp.harness import (
     require_sipp,
     run_sipp,
     running_acd,
+    wait_for,
 )
 from tests.sipp.rtp import RtpReceiver, check_stream
 
@@ -358,9 +361,26 @@ def agent_status(acd: RunningAcd, agent: str) -> dict[str, Any]:
         return dict(json.loads(response.read()))
 
 
-def test_feature_codes_change_status(acd: RunningAcd, work: Path) -> None:
+def state_history(database: str, agent: str) -> list[dict[str, Any]]:
+    """The agent's rows in agent_state_history, oldest first."""
+    async def fetch() -> list[dict[str, Any]]:
+        conn = await asyncpg.connect(database, timeout=10)
+        try:
+            rows = await conn.fetch(
+                "SELECT status, state, reason, source, actor FROM agent_state_history"
+                " WHERE agent_id = $1 ORDER BY started_at, recorded_at", agent)
+            return [dict(r) for r in rows]
+        finally:
+            await conn.close()
+
+    return pg._in_thread(fetch)
+
+
+def test_feature_codes_change_status(acd: RunningAcd, work: Path, module_db: str) -> None:
     """Registration alone does not make this agent available (no auto_available); *21
-    does, *22 pauses, *23 logs out: each checked by whether a waiting call rings it."""
+    does, *22 pauses, *23 logs out: each checked by whether a waiting call rings it. In
+    agent_state_history every status change is the phone's (actor: the digest username),
+    the calls' intervals (on-call) the system's."""
     agent = sorted(MANUAL)[0]
 
     def dial(code: str) -> None:
@@ -410,6 +430,25 @@ def test_feature_codes_change_status(acd: RunningAcd, work: Path) -> None:
     assert requested == ["login", "pause", "available", "logout"], requested
     assert [e.fields["outcome"] for e in pool[agent].named("end")] == ["answered", "answered"]
     assert not acd_events(acd, "agent_ringing", call_id=third_id)
+
+    def logged_out_by_phone() -> list[dict[str, Any]]:
+        rows = state_history(module_db, agent)
+        done = any(r["status"] == "logged-out" and r["source"] == "phone" for r in rows)
+        return rows if done else []
+
+    rows = wait_for(logged_out_by_phone, 15, "the *23 interval in agent_state_history")
+    changes = [(r["status"], r["reason"], r["source"], r["actor"])
+               for before, r in zip([None, *rows], rows, strict=False)
+               if before is None or r["status"] != before["status"]]
+    assert changes == [
+        ("logged-out", None, "system", None),  # start-up, registration
+        ("available", None, "phone", agent),
+        ("paused", "break", "phone", agent),
+        ("available", None, "phone", agent),
+        ("logged-out", None, "phone", agent),
+    ], rows
+    on_call = {(r["source"], r["actor"]) for r in rows if r["state"] == "on-call"}
+    assert on_call == {("system", None)}, rows
 
 
 # -- RTP ---------------------------------------------------------------------------------
