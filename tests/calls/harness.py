@@ -21,7 +21,7 @@ from queueing import Event as RouterEvent
 from sip.dialog import Dialog
 from sip.endpoint import Endpoint, EndpointConfig
 from sip.headers import NameAddress
-from sip.message import Request, Response, make_response
+from sip.message import Request, Response, make_response, parse_message
 from sip.registrar import Address as BindingAddress
 from sip.registrar import Binding
 from sip.requests import LocalAddress, build_invite, new_call_id, new_tag
@@ -366,3 +366,17 @@ def base_config(**queue: Any) -> dict[str, Any]:
         "queues": [{"name": "general", "numbers": ["12345"], "skills": {"mandarin": 1},
                     "ring_timeout": 15, "wrapup_seconds": 10, **queue}],
     }
+
+
+def sent(net: Network, peer: Peer, method: str) -> list[Request]:
+    """Every request ``method`` the ACD put on the wire to ``peer`` (retransmissions too)."""
+    out = []
+    for data, dest in net.transport.sent:
+        if (dest.host, dest.port) != (peer.addr.host, peer.addr.port):
+            continue
+        if not data.startswith(method.encode() + b" "):
+            continue
+        message = parse_message(data)
+        assert isinstance(message, Request)
+        out.append(message)
+    return out

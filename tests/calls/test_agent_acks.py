@@ -6,25 +6,14 @@ once, however many times the 2xx is repeated."""
 
 from __future__ import annotations
 
-from sip.message import Request, parse_message
 from sip.transaction_events import AckReceived, RequestReceived, ResponseReceived
 
-from .harness import DOMAIN, Network, Peer, sdp
+from .harness import DOMAIN, Network, sdp, sent
 
 CALLER_SDP = sdp("10.0.0.2", 30000, user="pbx")
 AGENT_SDP = sdp("10.0.1.1", 50000, user="phone")
 T1 = 0.5
 
-
-def sent(net: Network, peer: Peer, method: str) -> list[Request]:
-    out = []
-    for data, dest in net.transport.sent:
-        if (dest.host, dest.port) == (peer.addr.host, peer.addr.port) and data.startswith(
-                method.encode() + b" "):
-            message = parse_message(data)
-            assert isinstance(message, Request)
-            out.append(message)
-    return out
 
 
 def test_too_late_answer_every_retransmission_is_acked_one_bye() -> None:

@@ -19,10 +19,10 @@ import pytest
 from queueing import AgentState, CallCompleted
 from sip.dialog import Dialog
 from sip.endpoint import Endpoint, EndpointConfig
-from sip.message import Request, parse_message
+from sip.message import Request
 from sip.transaction_events import AckReceived, RequestReceived, ResponseReceived
 
-from .harness import DOMAIN, Network, Peer, base_config, sdp
+from .harness import DOMAIN, Network, Peer, base_config, sdp, sent
 
 CALLER_SDP = sdp("10.0.0.2", 30000, session="4711", user="pbx")
 AGENT_SDP = sdp("10.0.1.1", 50000, session="99", user="phone")
@@ -35,19 +35,6 @@ def network(**queue: Any) -> Network:
     """Wrap-up long enough to still be on when every SIP timer has run out."""
     return Network(base_config(wrapup_seconds=600, **queue))
 
-
-def sent(net: Network, peer: Peer, method: str) -> list[Request]:
-    """Every request ``method`` the ACD put on the wire to ``peer`` (retransmissions too)."""
-    out = []
-    for data, dest in net.transport.sent:
-        if (dest.host, dest.port) != (peer.addr.host, peer.addr.port):
-            continue
-        if not data.startswith(method.encode() + b" "):
-            continue
-        message = parse_message(data)
-        assert isinstance(message, Request)
-        out.append(message)
-    return out
 
 
 def transactions(requests: list[Request]) -> int:

@@ -12,27 +12,16 @@ import pytest
 from queueing import AgentState
 from sip.endpoint import Endpoint, EndpointConfig
 from sip.headers import NameAddress
-from sip.message import Request, parse_message
 from sip.requests import build_invite, new_call_id
 from sip.transaction_events import AckReceived, RequestReceived, ResponseReceived
 
-from .harness import ACD, DOMAIN, Network, Peer, sdp
+from .harness import ACD, DOMAIN, Network, Peer, sdp, sent
 
 CALLER_SDP = sdp("10.0.0.2", 30000, user="pbx")
 AGENT_SDP = sdp("10.0.1.1", 50000, user="phone")
 T1 = 0.5
 SE = 120
 
-
-def sent(net: Network, peer: Peer, method: str) -> list[Request]:
-    out = []
-    for data, dest in net.transport.sent:
-        if (dest.host, dest.port) == (peer.addr.host, peer.addr.port) and data.startswith(
-                method.encode() + b" "):
-            message = parse_message(data)
-            assert isinstance(message, Request)
-            out.append(message)
-    return out
 
 
 def bridged(net: Network) -> tuple[Peer, RequestReceived]:
