@@ -309,21 +309,25 @@ class AgentPool:
             if pending:
                 time.sleep(0.01)
 
+    def _binding_run(
+        self, scenario: str, phone: AgentPhone
+    ) -> tuple[str, tuple[str, int], dict[str, Any]]:
+        """A sipp run of ``scenario`` (register_only / unregister) for ``phone``'s Contact,
+        with its digest credentials."""
+        return (
+            scenario,
+            self.acd.sip("udp"),
+            {
+                "service": phone.agent_id,
+                "auth": (phone.agent_id, agent_password(phone.agent_id)),
+                "variables": {"contact_port": str(phone.port)},
+                "timeout": 30,
+            },
+        )
+
     def register(self, phones: Sequence[AgentPhone]) -> None:
         """REGISTER every phone's Contact (digest, Expires 300) and check the ACD took it."""
-        runs = [
-            (
-                "register_only",
-                self.acd.sip("udp"),
-                {
-                    "service": p.agent_id,
-                    "auth": (p.agent_id, agent_password(p.agent_id)),
-                    "variables": {"contact_port": str(p.port)},
-                    "timeout": 30,
-                },
-            )
-            for p in phones
-        ]
+        runs = [self._binding_run("register_only", p) for p in phones]
         for phone, result in zip(phones, run_many(runs, self.tmp), strict=True):
             phone.registration = result
         failed = [p for p in phones if p.registration and p.registration.returncode != 0]
@@ -331,41 +335,14 @@ class AgentPool:
             raise AssertionError("registration failed:\n" + failed[0].explain())
 
     def unregister(self, agent_id: str) -> SippResult:
-        phone = self.phones[agent_id]
-        return run_many(
-            [
-                (
-                    "unregister",
-                    self.acd.sip("udp"),
-                    {
-                        "service": agent_id,
-                        "auth": (agent_id, agent_password(agent_id)),
-                        "variables": {"contact_port": str(phone.port)},
-                        "timeout": 30,
-                    },
-                )
-            ],
-            self.tmp,
-        )[0]
+        return run_many([self._binding_run("unregister", self.phones[agent_id])], self.tmp)[0]
 
     def unregister_all(self) -> None:
         """Remove every binding this pool made, so later tests never ring a dead phone."""
         registered = [
             p for p in self if p.registration is not None and p.registration.returncode == 0
         ]
-        runs = [
-            (
-                "unregister",
-                self.acd.sip("udp"),
-                {
-                    "service": p.agent_id,
-                    "auth": (p.agent_id, agent_password(p.agent_id)),
-                    "variables": {"contact_port": str(p.port)},
-                    "timeout": 30,
-                },
-            )
-            for p in registered
-        ]
+        runs = [self._binding_run("unregister", p) for p in registered]
         if runs:
             run_many(runs, self.tmp)
 
