@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from .errors import RemoteProtocolError
+from .memo import remember
 
 __all__ = [
     "MAGIC_COOKIE",
@@ -252,16 +253,12 @@ class SipUri:
     def parse(cls, text: str) -> SipUri:
         """Parse ``text``. A call engine parses the same few URIs over and over (the
         trunk's Request-URI and Contact, the agents' contacts): results are kept, up to
-        `_URI_CACHE_SIZE` texts, and shared — never mutate a parsed URI's ``params``."""
+        `sip.memo.LIMIT` texts, and shared — never mutate a parsed URI's ``params``."""
         if cls is SipUri:
             cached = _URI_CACHE.get(text)
             if cached is not None:
                 return cached
-            uri = cls._parse(text)
-            if len(_URI_CACHE) >= _URI_CACHE_SIZE:
-                _URI_CACHE.clear()
-            _URI_CACHE[text] = uri
-            return uri
+            return remember(_URI_CACHE, text, cls._parse(text))
         return cls._parse(text)
 
     @classmethod
@@ -318,7 +315,6 @@ class SipUri:
                       self.headers, self.password)
 
 
-_URI_CACHE_SIZE = 4096
 _URI_CACHE: dict[str, SipUri] = {}
 
 

@@ -15,6 +15,7 @@ from typing import Final
 
 from .errors import LocalProtocolError, RemoteProtocolError
 from .headers import CSeq, NameAddress, SipUri, Via, split_list
+from .memo import remember
 
 __all__ = [
     "MAX_HEADERS",
@@ -448,9 +449,7 @@ def _check_request_uri(uri: str, request: Request) -> None:
     if uri in _URI_OK:
         return
     _check_request_uri_slow(uri, request)
-    if len(_URI_OK) >= 4096:
-        _URI_OK.clear()
-    _URI_OK[uri] = True
+    remember(_URI_OK, uri, True)
 
 
 def _check_request_uri_slow(uri: str, request: Request) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from sip.memo import remember
 from sip.sdp import (
     _RTPMAP_RE,
     DIRECTIONS,
@@ -54,8 +55,7 @@ def _fields(value: str, count: int, code: str, n: int) -> list[str]:
 
 
 # a= and c= lines repeat from call to call (rtpmap, ptime, direction; a trunk's address):
-# their parsed values (immutable) are kept, up to _CACHE_SIZE lines each.
-_CACHE_SIZE = 4096
+# their parsed values (immutable) are kept (sip.memo: up to 4,096 lines each).
 _ATTRIBUTES: dict[str, Attribute] = {}
 _CONNECTIONS: dict[str, Connection] = {}
 
@@ -63,10 +63,7 @@ _CONNECTIONS: dict[str, Connection] = {}
 def _connection(value: str, n: int) -> Connection:
     found = _CONNECTIONS.get(value)
     if found is None:
-        found = _parse_connection(value, n)
-        if len(_CONNECTIONS) >= _CACHE_SIZE:
-            _CONNECTIONS.clear()
-        _CONNECTIONS[value] = found
+        found = remember(_CONNECTIONS, value, _parse_connection(value, n))
     return found
 
 
@@ -80,10 +77,7 @@ def _parse_connection(value: str, n: int) -> Connection:
 def _attribute(value: str, n: int) -> Attribute:
     found = _ATTRIBUTES.get(value)
     if found is None:
-        found = _parse_attribute(value, n)
-        if len(_ATTRIBUTES) >= _CACHE_SIZE:
-            _ATTRIBUTES.clear()
-        _ATTRIBUTES[value] = found
+        found = remember(_ATTRIBUTES, value, _parse_attribute(value, n))
     return found
 
 

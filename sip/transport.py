@@ -19,6 +19,7 @@ from typing import cast
 
 from .errors import RemoteProtocolError
 from .framing import KeepAlive, StreamFramer
+from .memo import remember
 from .transaction_events import Address
 
 __all__ = ["Listener", "SipTransport", "TransportStats"]
@@ -62,9 +63,6 @@ def _sock_host(host: str) -> str:
     return host[1:-1] if host.startswith("[") else host
 
 
-_CACHE_SIZE = 4096  # peers remembered (addresses below); a flood of new ones just clears it
-
-
 class _Udp(asyncio.DatagramProtocol):
     def __init__(self, owner: SipTransport) -> None:
         self.owner = owner
@@ -79,10 +77,8 @@ class _Udp(asyncio.DatagramProtocol):
     def datagram_received(self, data: bytes, addr: tuple[str | int, ...]) -> None:
         source = self._sources.get(addr)
         if source is None:
-            if len(self._sources) >= _CACHE_SIZE:
-                self._sources.clear()
-            source = Address("udp", _norm_host(str(addr[0])), int(addr[1]))
-            self._sources[addr] = source
+            source = remember(self._sources, addr,
+                              Address("udp", _norm_host(str(addr[0])), int(addr[1])))
         self.owner._deliver(data, source)
 
     def error_received(self, exc: Exception) -> None:
@@ -177,10 +173,9 @@ class SipTransport:
         if dest.transport == "udp":
             target = self._targets.get(dest)
             if target is None:
-                if len(self._targets) >= _CACHE_SIZE:
-                    self._targets.clear()
                 family = 10 if dest.host.startswith("[") else 2  # AF_INET6 / AF_INET
-                target = self._targets[dest] = (family, (_sock_host(dest.host), dest.port))
+                target = remember(self._targets, dest,
+                                  (family, (_sock_host(dest.host), dest.port)))
             udp = self._udp.get(target[0])
             if udp is None:
                 self._on_error(dest, "no UDP socket for this address family")
