@@ -15,7 +15,6 @@ AGENT_SDP = sdp("10.0.1.1", 50000, user="phone")
 T1 = 0.5
 
 
-
 def test_too_late_answer_every_retransmission_is_acked_one_bye() -> None:
     """The caller hangs up while the agent rings; the CANCEL is lost and the agent
     answers: ACK + BYE. The ACD's ACKs are lost too, so the phone repeats its 200 (T1,

@@ -36,7 +36,6 @@ def network(**queue: Any) -> Network:
     return Network(base_config(wrapup_seconds=600, **queue))
 
 
-
 def transactions(requests: list[Request]) -> int:
     """Distinct client transactions (branches) among ``requests``: retransmissions of one
     request count once."""

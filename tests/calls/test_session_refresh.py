@@ -23,7 +23,6 @@ T1 = 0.5
 SE = 120
 
 
-
 def bridged(net: Network) -> tuple[Peer, RequestReceived]:
     """An announce call with a PBX that makes the ACD refresh (no UPDATE in its Allow),
     bridged to agent 1001; returns the phone and the ACD's first refresh re-INVITE."""
