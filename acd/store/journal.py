@@ -387,10 +387,16 @@ class Journal:
         self._retry_at = asyncio.get_running_loop().time() + self._backoff
         self._notify()
 
-    def _spill(self, item: _Item) -> None:
-        """Queue full: move inflight + queue + item to the spool, in order."""
+    def _in_memory(self) -> list[_Item]:
+        """What is not yet in the spool nor the database, in order: the batch in flight
+        (unless a spill already spooled it), then the queue."""
         items = [] if self._inflight_spilled else list(self._inflight)
         items.extend(self._queue)
+        return items
+
+    def _spill(self, item: _Item) -> None:
+        """Queue full: move inflight + queue + item to the spool, in order."""
+        items = self._in_memory()
         items.append(item)
         try:
             self._spool.append([i.spool_line() for i in items])
@@ -407,8 +413,7 @@ class Journal:
 
     def _emergency_spool(self) -> None:
         """Blocking: put whatever is still in memory into the spool and fsync."""
-        items = [] if self._inflight_spilled else list(self._inflight)
-        items.extend(self._queue)
+        items = self._in_memory()
         if not items:
             return
         try:
