@@ -43,8 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import structlog
-
+from acd.logging import get_logger
 from acd.store.database import is_transient
 from acd.store.errors import JOURNAL_CLOSED, StoreError
 from acd.store.records import Record, encode_record
@@ -53,7 +52,7 @@ from acd.store.writes import Prepared, is_poison, prepare, submitted_json, write
 
 __all__ = ["Journal", "JournalHealth"]
 
-log = structlog.get_logger("acd.store.journal")
+log = get_logger("acd.store.journal")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
